@@ -1,0 +1,40 @@
+"""Seeded test cases shared by ``python -m reflosses check`` and the differential tests.
+
+A :class:`Case` makes a dict of tensors from a seeded generator. Unless the case says
+otherwise, the loss is called as ``fn(**tensors, **kwargs)`` (keyword names are those of
+``torch.nn.functional``), and every floating-point tensor is differentiated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+Make = Callable[[torch.Generator, torch.dtype], dict[str, Tensor]]
+
+
+@dataclass(frozen=True)
+class Case:
+    loss: str  # reflosses / torch.nn.functional function name
+    label: str  # short description shown in the check table, e.g. "reduction='sum'"
+    make: Make
+    kwargs: dict = field(default_factory=dict)  # non-tensor keyword arguments
+    # call(fn, tensors, kwargs) -> loss; default fn(**tensors, **kwargs)
+    call: Callable[[Callable, dict, dict], Tensor] | None = None
+    grad: tuple[str, ...] | None = None  # tensors to differentiate; None = every float tensor
+    rtol64: float = 1e-12  # relative tolerance of values in float64 (gradients use rtol64 * 100)
+    rtol32: float = 1e-5  # relative tolerance in float32 (values and gradients)
+
+    def run(self, fn: Callable, tensors: dict[str, Tensor]) -> Tensor:
+        if self.call is not None:
+            return self.call(fn, tensors, self.kwargs)
+        return fn(**tensors, **self.kwargs)
+
+
+def all_cases() -> list[Case]:
+    from . import classification, distributions, embedding, regression, sequence
+
+    return [c for m in (regression, classification, distributions, embedding, sequence) for c in m.CASES]
