@@ -1,0 +1,168 @@
+"""Regression losses: element-wise distances between a prediction and a target.
+
+Every loss here takes ``input`` and ``target`` of the same shape (torch broadcasts them with a
+``UserWarning`` when they differ, and so do we), computes one loss per element and reduces.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._reduction import check_reduction, check_same_size, reduce, weighted_mean
+
+
+def _check_floating(name: str, input: Tensor, target: Tensor) -> None:
+    """torch implements these kernels only for floating-point inputs (``NotImplementedError``)."""
+    if not (input.is_floating_point() or target.is_floating_point()):
+        raise NotImplementedError(
+            f"{name}: input and target must be floating point, got input {input.dtype} and target {target.dtype}")
+
+
+def _check_weight(weight: Tensor, input: Tensor) -> None:
+    """``weight`` must have exactly the shape of ``input`` (torch raises ``ValueError``)."""
+    if weight.shape != input.shape:
+        raise ValueError(
+            f"weight size ({tuple(weight.shape)}) must be the same as input size ({tuple(input.shape)})")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error: ``loss_i = w_i * |input_i - target_i|``.
+
+    Chapter: book/en/regression/l1_loss.ipynb
+
+    Args:
+        input: predictions, any shape.
+        target: same shape as ``input`` (broadcast with a ``UserWarning`` otherwise).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
+        weight: optional per-element weights with the shape of ``input``. With ``'mean'`` the
+            result is ``sum(w * |x - y|) / sum(w)``, a weighted average.
+
+    Returns:
+        The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
+
+    Note:
+        The gradient is ``sign(x - y)``: its size never shrinks near the target, and at
+        ``x == y`` it is 0. Integer inputs work with ``'none'`` and ``'sum'`` (the mean of an
+        integer tensor is an error, as in torch).
+    """
+    check_reduction(reduction)
+    if weight is not None:
+        _check_weight(weight, input)
+    input, target = check_same_size(input, target)
+    loss = (input - target).abs()
+    if reduction == "mean" and not (loss.is_floating_point() or (weight is not None and weight.is_floating_point())):
+        raise RuntimeError(f"l1_loss: reduction='mean' needs a floating-point input or target, got {loss.dtype}")
+    if weight is None:
+        return reduce(loss, reduction)
+    return weighted_mean(loss * weight, weight, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean squared error: ``loss_i = w_i * (input_i - target_i)^2``.
+
+    Chapter: book/en/regression/mse_loss.ipynb
+
+    Args:
+        input: predictions, any floating-point shape.
+        target: same shape as ``input`` (broadcast with a ``UserWarning`` otherwise).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
+        weight: optional per-element weights with the shape of ``input``. With ``'mean'`` the
+            result is ``sum(w * (x - y)^2) / sum(w)``, a weighted average.
+
+    Returns:
+        The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
+
+    Note:
+        The gradient ``2 (x - y)`` grows with the error, so a few outliers dominate it.
+    """
+    check_reduction(reduction)
+    _check_floating("mse_loss", input, target)
+    if weight is not None:
+        _check_weight(weight, input)
+    input, target = check_same_size(input, target)
+    loss = (input - target) ** 2
+    if weight is None:
+        return reduce(loss, reduction)
+    return weighted_mean(loss * weight, weight, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1: quadratic for errors below ``beta``, linear (slope 1) above it.
+
+    Chapter: book/en/regression/smooth_l1_loss.ipynb
+
+    With ``d = input - target``::
+
+        loss_i = 0.5 * d_i^2 / beta    if |d_i| < beta
+                 |d_i| - 0.5 * beta    otherwise
+
+    Args:
+        input: predictions, any floating-point shape.
+        target: same shape as ``input`` (broadcast with a ``UserWarning`` otherwise).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
+        beta: where the quadratic part ends; must be >= 0 (``RuntimeError`` otherwise).
+
+    Returns:
+        The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
+
+    Note:
+        The two pieces meet with equal value and slope at ``|d| = beta``, so the gradient
+        ``clamp(d / beta, -1, 1)`` is continuous and never exceeds 1. ``beta = 0`` is exactly
+        L1 (the quadratic piece would divide by zero, so it is skipped).
+        ``smooth_l1_loss(x, y, beta=b) == huber_loss(x, y, delta=b) / b``.
+    """
+    check_reduction(reduction)
+    _check_floating("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss: beta must be non-negative, got beta={beta}")
+    input, target = check_same_size(input, target)
+    d = (input - target).abs()
+    if beta == 0:
+        return reduce(d, reduction)
+    # 0.5 d^2 / beta  if |d| < beta,  else  |d| - 0.5 beta
+    loss = torch.where(d < beta, 0.5 * d**2 / beta, d - 0.5 * beta)
+    return reduce(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None
+) -> Tensor:
+    """Huber loss: quadratic for errors up to ``delta``, linear (slope ``delta``) beyond.
+
+    Chapter: book/en/regression/huber_loss.ipynb
+
+    With ``d = input - target``::
+
+        loss_i = w_i * 0.5 * d_i^2                  if |d_i| <= delta
+                 w_i * delta * (|d_i| - 0.5 delta)  otherwise
+
+    Args:
+        input: predictions, any floating-point shape.
+        target: same shape as ``input`` (broadcast with a ``UserWarning`` otherwise).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
+        delta: where the quadratic part ends; must be > 0 (``RuntimeError`` otherwise).
+        weight: optional per-element weights with the shape of ``input``. Unlike ``l1_loss``
+            and ``mse_loss``, ``'mean'`` divides ``sum(w * loss)`` by the number of elements,
+            not by ``sum(w)`` (this is what torch does).
+
+    Returns:
+        The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
+
+    Note:
+        The gradient ``clamp(d, -delta, delta)`` is continuous at the kink ``|d| = delta``.
+        ``huber_loss(x, y, delta=b) == b * smooth_l1_loss(x, y, beta=b)``.
+    """
+    check_reduction(reduction)
+    _check_floating("huber_loss", input, target)
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss: delta must be positive, got delta={delta}")
+    if weight is not None:
+        _check_weight(weight, input)
+    input, target = check_same_size(input, target)
+    d = (input - target).abs()
+    # 0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
+    loss = torch.where(d <= delta, 0.5 * d**2, delta * (d - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return reduce(loss, reduction)
