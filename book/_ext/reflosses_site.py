@@ -1,0 +1,135 @@
+"""Local Sphinx extension for the reflosses site: self-contained MathJax, a language switch, jieba.
+
+Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It does three things:
+
+1. MathJax is served from the site itself. The files come from the pinned PyPI package
+   ``jupyter-server-mathjax`` (MathJax 2.7), copied into ``_static/mathjax/`` after the HTML
+   build; ``mathjax_path`` in ``_config.yml`` must point there (a relative path, never a URL).
+2. Every page under ``en/`` whose twin exists under ``zh/`` (and the other way round) gets a
+   header button to its twin and a ``<link rel="alternate" hreflang=...>``; Chinese pages get
+   ``<html lang="zh-CN">`` so browsers pick Simplified Chinese glyphs.
+3. sphinx-thebe's hooks are removed (no thebe button is configured; they would embed a loader
+   for https://unpkg.com/thebe and a Binder configuration into every page).
+4. Chinese search: Sphinx's ``zh`` splitter uses jieba; we load a small user dictionary of the
+   book's terms (so 交叉熵, 对数几率 ... stay whole words) and keep jieba quiet.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.errors import ConfigError
+
+HERE = Path(__file__).resolve().parent
+USERDICT = HERE / "jieba_userdict.txt"
+MATHJAX_DIR = "mathjax"  # under _static/
+LANGS = {"en": ("zh", "中文", "zh-CN"), "zh": ("en", "English", "en")}
+
+
+def mathjax_source() -> Path:
+    """The MathJax 2.7 tree shipped by the pinned ``jupyter-server-mathjax`` package."""
+    import jupyter_server_mathjax
+
+    root = Path(jupyter_server_mathjax.__file__).resolve().parent / "static"
+    if not (root / "MathJax.js").is_file():
+        raise ConfigError(f"jupyter-server-mathjax has no MathJax.js under {root}")
+    return root
+
+
+def check_config(app: Sphinx, config) -> None:
+    path = config.mathjax_path
+    if "://" in path or path.startswith("//") or not path.startswith(MATHJAX_DIR + "/"):
+        raise ConfigError(
+            f"mathjax_path must point at the local copy under _static/{MATHJAX_DIR}/ (got {path!r})"
+        )
+    if config.mathjax3_config:
+        raise ConfigError("the site ships MathJax 2.7: set mathjax2_config, not mathjax3_config")
+    mathjax_source()  # fail early if the package is missing
+    options = dict(config.html_search_options or {})
+    if config.html_search_language == "zh" and "dict" not in options:
+        options["dict"] = str(USERDICT)
+        config.html_search_options = options
+    try:
+        import jieba
+    except ImportError as exc:  # without jieba Sphinx silently indexes no Chinese words
+        raise ConfigError("html_search_language 'zh' needs jieba installed") from exc
+    jieba.setLogLevel(logging.WARNING)
+
+
+def split_lang(pagename: str) -> tuple[str, str, str] | None:
+    """'book/en/regression/l1_loss' -> ('book/', 'en', 'regression/l1_loss')."""
+    parts = pagename.split("/")
+    for i, part in enumerate(parts[:2]):
+        if part in LANGS and i + 1 < len(parts):
+            return "/".join(parts[:i] + [""]), part, "/".join(parts[i + 1:])
+    return None
+
+
+def twin_of(app: Sphinx, pagename: str) -> tuple[str, str, str, str] | None:
+    """(twin pagename, button label, hreflang of the twin, this page's language) or None."""
+    split = split_lang(pagename)
+    if split is None:
+        return None
+    prefix, lang, rest = split
+    other, label, hreflang = LANGS[lang]
+    twin = f"{prefix}{other}/{rest}"
+    if twin not in app.env.found_docs:
+        return None
+    return twin, label, hreflang, lang
+
+
+def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    split = split_lang(pagename)
+    if split is not None and split[1] == "zh":
+        context["language"] = "zh-CN"
+    found = twin_of(app, pagename)
+    if found is None:
+        return
+    twin, label, hreflang, lang = found
+    url = context["pathto"](twin)
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="alternate" hreflang="{hreflang}" href="{url}" />'
+    )
+    buttons = context.setdefault("header_buttons", [])
+    buttons.insert(0, {
+        "type": "link",
+        "url": url,
+        "text": label,
+        "icon": "fas fa-language",
+        "tooltip": "阅读中文版" if lang == "en" else "Read this page in English",
+        "label": "language-switch",
+    })
+
+
+def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / MATHJAX_DIR
+    shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
+
+
+def disable_thebe(app: Sphinx, config) -> None:
+    """Drop sphinx-thebe's page hooks unless a thebe launch button is configured.
+
+    jupyter-book always loads sphinx-thebe, which writes ``THEBE_JS_URL = "https://unpkg.com/..."``
+    and a Binder configuration into every page; with no thebe button nothing uses them, and a
+    self-contained site should not carry a loader for code from another host.
+    """
+    if (config.html_theme_options or {}).get("launch_buttons", {}).get("thebe"):
+        return
+    for name in ("env-before-read-docs", "doctree-resolved"):
+        for listener in list(app.events.listeners.get(name, [])):
+            if getattr(listener.handler, "__module__", "") == "sphinx_thebe":
+                app.disconnect(listener.id)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", check_config)
+    app.connect("config-inited", disable_thebe)
+    # after sphinx-book-theme has built its header buttons (priority 501)
+    app.connect("html-page-context", add_language_switch, priority=600)
+    app.connect("build-finished", copy_mathjax)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
