@@ -142,6 +142,9 @@ def ctc_loss(
     if not isinstance(targets, Tensor) or targets.dim() not in (1, 2):
         dims = targets.dim() if isinstance(targets, Tensor) else type(targets).__name__
         raise RuntimeError(f"targets must be 1-D (concatenated) or 2-D (N, S) (padded), got {dims} dimensions")
+    if isinstance(input_lengths, Tensor) != isinstance(target_lengths, Tensor):
+        raise TypeError("input_lengths and target_lengths must both be tensors or both be tuples/lists of ints, "
+                        f"got {type(input_lengths).__name__} and {type(target_lengths).__name__}")
     input_lengths = _lengths(input_lengths, "input_lengths", N)
     target_lengths = _lengths(target_lengths, "target_lengths", N)
     if (input_lengths < 0).any() or (input_lengths > T).any():
