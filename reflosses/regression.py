@@ -155,11 +155,13 @@ def huber_loss(
     """
     check_reduction(reduction)
     _check_floating("huber_loss", input, target)
+    if not input.is_floating_point():  # torch computes in input's dtype: a float result cannot be cast back
+        raise RuntimeError(f"huber_loss: input must be floating point, got {input.dtype}")
     if delta <= 0:
         raise RuntimeError(f"huber_loss: delta must be positive, got delta={delta}")
     if weight is not None:
         _check_weight(weight, input)
-    input, target = check_same_size(input, target)
+    input, target = check_same_size(input, target.to(input.dtype))  # torch computes in input's dtype
     d = (input - target).abs()
     # 0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
     loss = torch.where(d <= delta, 0.5 * d**2, delta * (d - 0.5 * delta))

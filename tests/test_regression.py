@@ -1,0 +1,211 @@
+"""reflosses.regression against torch: seeded cases, random shapes, hand-computed values, edges, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reflosses
+from reflosses._cases.regression import CASES
+from reflosses.check import compare
+
+LOSSES = ("l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss")
+F64 = torch.float64
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.loss}[{c.label}]")
+def test_matches_torch(case, dtype):
+    res = compare(case, dtype)
+    assert res.ok, res.message
+
+
+# ---------------------------------------------------------------- random shapes and values
+
+@settings(max_examples=40, deadline=None)
+@given(
+    loss=st.sampled_from(LOSSES),
+    shape=st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([1e-3, 1.0, 5.0, 1e3]),
+    param=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+)
+def test_random_inputs_match_torch(loss, shape, seed, scale, param, reduction):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(shape, generator=g, dtype=F64) * scale).requires_grad_()
+    y = torch.randn(shape, generator=g, dtype=F64) * scale
+    kw = {"reduction": reduction}
+    if loss == "smooth_l1_loss":
+        kw["beta"] = param
+    elif loss == "huber_loss":
+        kw["delta"] = param or 1.0
+    ours, theirs = getattr(reflosses, loss)(x, y, **kw), getattr(F, loss)(x, y, **kw)
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12, equal_nan=True)
+    if ours.numel():
+        (gx,) = torch.autograd.grad(ours.sum(), x)
+        (tx,) = torch.autograd.grad(theirs.sum(), x)
+        torch.testing.assert_close(gx, tx, rtol=1e-10, atol=1e-12, equal_nan=True)
+
+
+# ---------------------------------------------------------------- hand-computed values
+
+def _all_three(loss, x, y, expected, **kw):
+    """The hand value, reflosses and torch must agree."""
+    ours = getattr(reflosses, loss)(x, y, **kw).item()
+    theirs = getattr(F, loss)(x, y, **kw).item()
+    assert ours == pytest.approx(expected, abs=1e-12)
+    assert theirs == pytest.approx(expected, abs=1e-12)
+
+
+def test_seed_example_ones_vs_0123():
+    x, y = torch.ones(2, 2, dtype=F64), torch.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=F64)
+    d = [1 - 0, 1 - 1, 1 - 2, 1 - 3]  # element-wise errors
+    l1 = sum(abs(v) for v in d) / 4
+    mse = sum(v * v for v in d) / 4
+    smooth = sum(0.5 * v * v if abs(v) < 1 else abs(v) - 0.5 for v in d) / 4
+    assert (l1, smooth, mse) == (1.0, 0.625, 1.5)
+    _all_three("l1_loss", x, y, l1)
+    _all_three("smooth_l1_loss", x, y, smooth)
+    _all_three("mse_loss", x, y, mse)
+    _all_three("huber_loss", x, y, smooth)  # delta = beta = 1: the two coincide
+
+
+def test_seed_l1_is_a_mean_not_a_sum():
+    x = torch.tensor([2.0, 3.0, 4.0, 5.0], dtype=F64)
+    y = torch.tensor([1.5, 3.5, 3.8, 5.2], dtype=F64)
+    total = 0.5 + 0.5 + 0.2 + 0.2
+    _all_three("l1_loss", x, y, total / 4)  # 0.35: the default reduction is 'mean'
+    _all_three("l1_loss", x, y, total, reduction="sum")  # 1.4 is reduction='sum'
+
+
+def test_weighted_means_differ_between_l1_mse_and_huber():
+    x = torch.tensor([0.0, 0.0, 0.0], dtype=F64)
+    y = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
+    w = torch.tensor([1.0, 2.0, 0.5], dtype=F64)
+    l1 = (1 * 1 + 2 * 2 + 0.5 * 3) / (1 + 2 + 0.5)  # divided by the weight total
+    mse = (1 * 1 + 2 * 4 + 0.5 * 9) / (1 + 2 + 0.5)
+    huber = (1 * 0.5 + 2 * 1.5 + 0.5 * 2.5) / 3  # divided by the element count
+    _all_three("l1_loss", x, y, l1, weight=w)
+    _all_three("mse_loss", x, y, mse, weight=w)
+    _all_three("huber_loss", x, y, huber, weight=w)
+
+
+# ---------------------------------------------------------------- edges
+
+def test_beta_zero_is_exactly_l1_with_its_gradient():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.3, 4.0], dtype=F64, requires_grad=True)
+    y = torch.zeros(5, dtype=F64)
+    a = reflosses.smooth_l1_loss(x, y, beta=0.0, reduction="sum")
+    (ga,) = torch.autograd.grad(a, x)
+    b = reflosses.l1_loss(x, y, reduction="sum")
+    (gb,) = torch.autograd.grad(b, x)
+    assert a.item() == b.item() == 6.8
+    assert ga.tolist() == gb.tolist() == [-1.0, -1.0, 0.0, 1.0, 1.0]
+    assert torch.isfinite(ga).all()
+
+
+@pytest.mark.parametrize("loss,kw", [("smooth_l1_loss", {"beta": 1.5}), ("huber_loss", {"delta": 1.5}),
+                                     ("l1_loss", {}), ("mse_loss", {})])
+def test_gradient_at_zero_error_and_at_the_kink(loss, kw):
+    x = torch.tensor([0.0, 1.5, -1.5, 1.5 + 1e-9], dtype=F64, requires_grad=True)
+    y = torch.zeros(4, dtype=F64)
+    (ours,) = torch.autograd.grad(getattr(reflosses, loss)(x, y, reduction="sum", **kw), x)
+    xt = x.detach().clone().requires_grad_()
+    (theirs,) = torch.autograd.grad(getattr(F, loss)(xt, y, reduction="sum", **kw), xt)
+    assert ours[0] == 0
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_huber_is_delta_times_smooth_l1():
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(50, generator=g, dtype=F64) * 3, torch.randn(50, generator=g, dtype=F64)
+    for b in (0.1, 1.0, 2.5):
+        torch.testing.assert_close(reflosses.huber_loss(x, y, delta=b, reduction="none"),
+                                   b * reflosses.smooth_l1_loss(x, y, beta=b, reduction="none"))
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_empty_input_gives_nan_mean_and_zero_sum(loss):
+    e = torch.zeros(0, dtype=F64)
+    fn = getattr(reflosses, loss)
+    assert torch.isnan(fn(e, e)) and fn(e, e, reduction="sum").item() == 0
+    assert fn(e, e, reduction="none").shape == (0,)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_broadcasting_warns_like_torch(loss):
+    x, y = torch.zeros(3, 4, dtype=F64), torch.arange(4, dtype=F64)
+    with pytest.warns(UserWarning, match="target size") as ours:
+        a = getattr(reflosses, loss)(x, y)
+    with pytest.warns(UserWarning, match="target size"):
+        b = getattr(F, loss)(x, y)
+    assert ours[0].filename == __file__  # the warning points at the caller
+    assert a.item() == pytest.approx(b.item(), rel=1e-12)
+
+
+def test_same_shapes_do_not_warn():
+    x = torch.zeros(3, dtype=F64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for loss in LOSSES:
+            getattr(reflosses, loss)(x, x)
+
+
+def test_integer_inputs_follow_torch():
+    a, b = torch.tensor([1, 2, 3]), torch.tensor([0, 2, 5])
+    for r in ("none", "sum"):
+        ours, theirs = reflosses.l1_loss(a, b, reduction=r), F.l1_loss(a, b, reduction=r)
+        assert ours.dtype == theirs.dtype == torch.int64 and torch.equal(ours, theirs)
+    assert reflosses.mse_loss(a.double(), b).item() == F.mse_loss(a.double(), b).item() == 5 / 3
+
+
+def test_mixed_dtypes_promote_like_torch():
+    x, y, w = torch.ones(3), torch.zeros(3, dtype=F64), torch.ones(3, dtype=F64)
+    for loss in LOSSES:
+        assert getattr(reflosses, loss)(x, y).dtype == getattr(F, loss)(x, y).dtype
+    for loss in ("l1_loss", "mse_loss", "huber_loss"):
+        assert getattr(reflosses, loss)(x, x, weight=w).dtype == getattr(F, loss)(x, x, weight=w).dtype
+
+
+# ---------------------------------------------------------------- errors: torch's class, a message naming the argument
+
+def _same_error(call, name):
+    with pytest.raises(Exception) as theirs:
+        call(F)
+    with pytest.raises(Exception) as ours:
+        call(reflosses)
+    assert type(ours.value) is type(theirs.value), (ours.value, theirs.value)
+    assert name in str(ours.value), str(ours.value)
+
+
+X, Y = torch.zeros(3, 4, dtype=F64), torch.ones(3, 4, dtype=F64)
+I, J = torch.tensor([1, 2, 3]), torch.tensor([0, 2, 5])
+ERRORS = [
+    ("bad reduction", lambda m, n: getattr(m, n)(X, Y, reduction="average"), "reduction", LOSSES),
+    ("shapes do not broadcast", lambda m, n: getattr(m, n)(X, torch.zeros(5, dtype=F64)), "target", LOSSES),
+    ("weight of another shape", lambda m, n: getattr(m, n)(X, Y, weight=torch.ones(4, dtype=F64)), "weight",
+     ("l1_loss", "mse_loss", "huber_loss")),
+    ("weight of the target's shape", lambda m, n: getattr(m, n)(X[0], Y, weight=Y), "weight",
+     ("l1_loss", "mse_loss", "huber_loss")),
+    ("integer inputs", lambda m, n: getattr(m, n)(I, J), "input", ("mse_loss", "smooth_l1_loss", "huber_loss")),
+    ("integer mean", lambda m, n: getattr(m, n)(I, J), "mean", ("l1_loss",)),
+    ("integer input, float target", lambda m, n: getattr(m, n)(I, J.double()), "input", ("huber_loss",)),
+    ("negative beta", lambda m, n: getattr(m, n)(X, Y, beta=-0.5), "beta", ("smooth_l1_loss",)),
+    ("negative delta", lambda m, n: getattr(m, n)(X, Y, delta=-0.5), "delta", ("huber_loss",)),
+    ("zero delta", lambda m, n: getattr(m, n)(X, Y, delta=0.0), "delta", ("huber_loss",)),
+]
+
+
+@pytest.mark.parametrize("what,call,name,loss",
+                         [(w, c, n, loss) for w, c, n, losses in ERRORS for loss in losses],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_errors_match_torch(what, call, name, loss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _same_error(lambda m: call(m, loss), name)
