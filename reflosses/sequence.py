@@ -12,7 +12,6 @@ from torch import Tensor
 
 from ._reduction import check_reduction
 
-_NEG_INF = float("-inf")
 
 
 def _lengths(value: Tensor | Sequence[int], name: str, batch: int) -> Tensor:
@@ -50,20 +49,6 @@ def _padded_targets(targets: Tensor, target_lengths: Tensor, batch: int) -> Tens
         index = (offsets[:, None] + positions).clamp(max=max(total - 1, 0))
         padded = targets.long()[index] if total else torch.zeros(batch, s_max, dtype=torch.long)
     return torch.where(valid, padded, 0)
-
-
-def _logsumexp3(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-    """log(e^a + e^b + e^c) element-wise, -inf where all three are -inf, with no nan gradient.
-
-    ``torch.logsumexp`` is exact here too, but its gradient is nan where every input is
-    -inf (an unreachable state), and 0 * nan poisons the whole backward pass. Shifting by a
-    detached maximum leaves the value unchanged and gives those states a zero gradient.
-    """
-    m = torch.maximum(torch.maximum(a, b), c).detach()
-    m = torch.where(m == _NEG_INF, 0.0, m)
-    s = (a - m).exp() + (b - m).exp() + (c - m).exp()
-    positive = s > 0
-    return torch.where(positive, torch.where(positive, s, 1.0).log() + m, _NEG_INF)
 
 
 def ctc_loss(
@@ -167,30 +152,40 @@ def ctc_loss(
     # The skip s-2 -> s is allowed into a label state whose label differs from the one before.
     skip = torch.zeros(N, L, dtype=torch.bool)
     skip[:, 3::2] = labels[:, 1:] != labels[:, :-1]
-    skip_log = torch.where(skip, 0.0, _NEG_INF).to(log_probs.dtype)
+    # log 0 is represented by a huge finite number NEG, not -inf: torch.logsumexp's gradient is
+    # nan where all its inputs are -inf (an unreachable state), and 0 * nan would poison the
+    # whole backward pass. exp(NEG - x) is exactly 0 for any reachable x, so reachable values are
+    # unchanged. Clamping alpha at NEG after every frame keeps unreachable states from drifting
+    # to -inf (log_probs may hold -inf, i.e. probability 0); they end below NEG / 2.
+    dtype = log_probs.dtype
+    neg = torch.finfo(dtype).min / 4
+    skip_log = torch.full((N, L), neg, dtype=dtype).masked_fill(skip, 0.0)
 
-    # emit[t, n, s] = log y_t(l'_s), gathered once for every frame.
+    # emit[t][n, s] = log y_t(l'_s), gathered once for every frame.
     steps = int(input_lengths.max())
-    emit = log_probs[:steps].gather(2, ext.unsqueeze(0).expand(steps, N, L))
+    emit = log_probs[:steps].gather(2, ext.unsqueeze(0).expand(steps, N, L)).unbind(0)
 
     # alpha before the first frame: all the mass on state 0 (log 1 = 0), so that step t = 0
     # of the loop produces alpha_0 and a sample with input length 0 reads this vector.
-    alpha = torch.full((N, L), _NEG_INF, dtype=log_probs.dtype)
+    alpha = torch.full((N, L), neg, dtype=dtype)
     alpha[:, 0] = 0.0
-    neg = torch.full((N, 2), _NEG_INF, dtype=log_probs.dtype)
+    pad = torch.full((N, 2), neg, dtype=dtype)
     history = [alpha]
     for t in range(steps):
-        padded = torch.cat([neg, alpha], dim=1)  # padded[:, s + 2] = alpha[:, s]
-        alpha = _logsumexp3(alpha, padded[:, 1:-1], padded[:, :-2] + skip_log) + emit[t]
+        shifted = torch.cat([pad, alpha], dim=1)  # shifted[:, s + 2] = alpha[:, s]
+        # alpha_t(s) = log y_t(l'_s) + logsumexp(alpha(s), alpha(s - 1), alpha(s - 2) if skip allowed)
+        alpha = (torch.stack([alpha, shifted[:, 1:-1], shifted[:, :-2] + skip_log]).logsumexp(0) + emit[t]).clamp(min=neg)
         history.append(alpha)
     # alpha after frame input_lengths[n] - 1 of each sample, i.e. history[input_lengths[n]].
     final = torch.stack(history)[input_lengths, torch.arange(N)]  # (N, L)
 
     # The path ends in the last label (state 2S_n - 1) or the blank after it (state 2S_n).
-    last = final.gather(1, (2 * target_lengths)[:, None]).squeeze(1)
-    before = final.gather(1, (2 * target_lengths - 1).clamp(min=0)[:, None]).squeeze(1)
-    before = torch.where(target_lengths > 0, before, _NEG_INF)
-    loss = -_logsumexp3(last, before, torch.full_like(last, _NEG_INF))
+    last = final.gather(1, (2 * target_lengths)[:, None])
+    before = final.gather(1, (2 * target_lengths - 1).clamp(min=0)[:, None])
+    before = torch.where(target_lengths[:, None] > 0, before, neg)
+    log_likelihood = torch.cat([last, before], dim=1).logsumexp(1)
+    # No alignment (too few frames for the labels and their required blanks): probability 0.
+    loss = torch.where(log_likelihood < neg / 2, float("inf"), -log_likelihood)
     if steps == 0:
         # Every input length is 0: no frame is read, but the result still belongs to log_probs'
         # graph (with a zero gradient), as torch's does. An empty slice sums to exactly 0.
