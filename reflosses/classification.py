@@ -243,7 +243,8 @@ def binary_cross_entropy(
 
     Note:
         Each log is clamped at -100, so ``p = 0`` with ``y = 1`` costs 100, not infinity.
-        The gradient here is autograd's gradient of this clamped formula. torch's hand-written
+        The gradient here is autograd's gradient of this clamped formula (0 where a log is
+        clamped, finite everywhere on [0, 1]). torch's hand-written
         backward is ``(p - y) / max(p (1 - p), 1e-12)`` for ``input`` and uses the unclamped
         logs for ``target``; the two agree wherever ``p (1 - p) >= 1e-12`` and ``log p``,
         ``log(1 - p)`` lie above -100, and differ only at the saturated ends.
@@ -256,8 +257,12 @@ def binary_cross_entropy(
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities)")
     if not ((target >= 0) & (target <= 1)).all():
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
+    # log p and log(1 - p), each floored at -100; where p = 0 (or 1) the log is bypassed, so the
+    # gradient there is 0 rather than 0 * inf = nan
+    log_p = torch.where(input > 0, torch.where(input > 0, input, 1).log(), -100).clamp(min=-100)
+    log_1mp = torch.where(input < 1, torch.where(input < 1, -input, 0).log1p(), -100).clamp(min=-100)
     # -(y * max(log p, -100) + (1 - y) * max(log(1 - p), -100))
-    loss = -(target * input.log().clamp(min=-100) + (1 - target) * torch.log1p(-input).clamp(min=-100))
+    loss = -(target * log_p + (1 - target) * log_1mp)
     if weight is not None:
         loss = loss * weight.to(input.dtype)
     return reduce(loss, reduction)
