@@ -99,17 +99,25 @@ def run_all(seeds: tuple[int, ...] = (0, 1)) -> list[Result]:
 
 
 def table(results: list[Result]) -> str:
-    """A fixed-width table, one row per loss: worst errors over its cases, and the status."""
+    """A fixed-width table, one row per loss: the worst errors over its cases per dtype, and the status."""
     rows: dict[str, list[Result]] = {}
     for r in results:
         rows.setdefault(r.case.loss, []).append(r)
-    head = f"{'loss':<36} {'cases':>5} {'max value err':>14} {'max grad err':>13}  status"
-    lines = [head, "-" * len(head)]
+
+    def worst(rs: list[Result], dtype: torch.dtype, attr: str) -> str:
+        errs = [getattr(r, attr) for r in rs if r.dtype == dtype]
+        return f"{max(errs):.1e}" if errs else "-"
+
+    head = (f"{'loss':<34} {'cases':>5}  {'max value err':>13} {'max grad err':>12}"
+            f"  {'max value err':>13} {'max grad err':>12}  status")
+    over = f"{'':<34} {'':>5}  {'float64':-^26}  {'float32':-^26}"
+    lines = [over, head, "-" * len(head)]
     for loss, rs in rows.items():
         bad = [r for r in rs if not r.ok]
         status = "ok" if not bad else f"MISMATCH ({len(bad)})"
-        lines.append(f"{loss:<36} {len(rs):>5} {max(r.value_err for r in rs):>14.1e} "
-                     f"{max(r.grad_err for r in rs):>13.1e}  {status}")
+        cells = [worst(rs, d, a) for d in DTYPES for a in ("value_err", "grad_err")]
+        lines.append(f"{loss:<34} {len({r.case.label for r in rs}):>5}  {cells[0]:>13} {cells[1]:>12}"
+                     f"  {cells[2]:>13} {cells[3]:>12}  {status}")
     for r in results:
         if not r.ok:
             lines.append(f"  {r}")

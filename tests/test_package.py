@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import pathlib
 import subprocess
@@ -110,22 +111,22 @@ def test_check_fails_on_a_wrong_loss(monkeypatch, capsys):
     assert not res.ok and "value" in res.message
 
 
-def test_invalid_reduction_is_a_value_error_naming_the_argument():
-    x = torch.zeros(3)
-    for e in CATALOG:
-        if e.name in ("ctc_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-                      "margin_ranking_loss", "cosine_embedding_loss"):
-            continue  # different leading arguments; their modules test it
-        with pytest.raises(ValueError, match="reduction"):
-            e.function(x, x.long() if e.name in ("cross_entropy", "nll_loss", "multi_margin_loss",
-                                                 "multilabel_margin_loss") else x, reduction="average")
+@pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
+def test_invalid_reduction_is_a_value_error_naming_the_argument(entry):
+    case = next(c for c in check_mod.all_cases() if c.loss == entry.name)
+    tensors = case.make(torch.Generator().manual_seed(0), torch.float64)
+    bad = dataclasses.replace(case, kwargs={**case.kwargs, "reduction": "average"})
+    with pytest.raises(ValueError):
+        bad.run(getattr(F, entry.name), tensors)
+    with pytest.raises(ValueError, match="reduction"):
+        bad.run(entry.function, tensors)
 
 
 def test_python_m_reflosses_check_command():
     proc = subprocess.run([sys.executable, "-m", "reflosses", "check"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
-    assert "max value err" in lines[1] and "status" in lines[1]
+    assert "float64" in lines[1] and "max value err" in lines[2] and "status" in lines[2]
     for e in CATALOG:
         assert any(line.startswith(e.name + " ") and line.rstrip().endswith("ok") for line in lines), e.name
     assert proc.stdout.rstrip().endswith(" 0 failed")
