@@ -82,6 +82,9 @@ def twin_of(app: Sphinx, pagename: str) -> tuple[str, str, str, str] | None:
 
 
 def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    # pydata-sphinx-theme reads the colour mode from an undefined template variable and logs
+    # "Got invalid theme mode" on a reader's first visit; "auto" is what it then falls back to.
+    context.setdefault("default_mode", "auto")
     split = split_lang(pagename)
     if split is not None and split[1] == "zh":
         context["language"] = "zh-CN"

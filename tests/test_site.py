@@ -1,0 +1,435 @@
+"""The published site: built once per session, checked statically, then driven in Chromium.
+
+Static checks read the build (no host outside the site in any <script>/<link>/<img>/CSS url(),
+MathJax copied from the pinned package, jieba-segmented Chinese and English words in the
+search index, a twin-language link and a notebook download on every chapter, favicon, titles).
+Browser checks serve the build on 127.0.0.1 and open every page in Debian's Chromium through
+Playwright: no console error, no failed request, no request to another host, math typeset,
+images loaded; the language button lands on the twin page; search finds 损失 and "gradient";
+screenshots of a chapter in both languages at desktop and phone widths go to tests/artifacts/.
+
+Without /usr/bin/chromium the browser tests are skipped locally and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+RESOURCE_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
+                 "icon", "shortcut", "apple-touch-icon", "manifest", "mask-icon"}
+
+
+# ----------------------------------------------------------------------------- the build
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """Build the book once (every warning an error, like `make book`) into a temp dir."""
+    out = tmp_path_factory.mktemp("site")
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe), "build", str(ROOT), "--path-output", str(out),
+           "--warningiserror", "--nitpick", "--keep-going"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - t0
+    html = out / "_build" / "html"
+    if proc.returncode != 0 or not (html / "searchindex.js").is_file():
+        pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "build_time.txt").write_text(f"{elapsed:.1f} s\n")
+    return html
+
+
+def content_pages(site: Path) -> list[Path]:
+    """Every HTML page of the book (not the copied assets or sources, not the redirect stub)."""
+    pages = []
+    for p in sorted(site.rglob("*.html")):
+        rel = p.relative_to(site).as_posix()
+        if rel.startswith(("_static/", "_sources/", "_images/")):
+            continue
+        if 'http-equiv="Refresh"' in p.read_text(encoding="utf-8")[:2000]:
+            continue  # index.html: the redirect jupyter-book writes to the root page
+        pages.append(p)
+    return pages
+
+
+def lang_of(site: Path, page: Path) -> str | None:
+    parts = page.relative_to(site).parts
+    for part in parts[:2]:
+        if part in ("en", "zh"):
+            return part
+    return None
+
+
+def twin_path(site: Path, page: Path) -> Path:
+    parts = list(page.relative_to(site).parts)
+    i = next(i for i, p in enumerate(parts[:2]) if p in ("en", "zh"))
+    parts[i] = {"en": "zh", "zh": "en"}[parts[i]]
+    return site.joinpath(*parts)
+
+
+def soup(page: Path):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+
+
+def chapter_pages(site: Path, lang: str) -> list[Path]:
+    """Notebook chapters (they have a .ipynb source) in one language."""
+    return [p for p in content_pages(site) if lang_of(site, p) == lang
+            and (site / "_sources" / p.relative_to(site).with_suffix(".ipynb")).is_file()]
+
+
+@pytest.fixture(scope="session")
+def chapter(site) -> Path:
+    """An English chapter with formulas and a plot whose Chinese twin exists (L1Loss if built)."""
+    preferred = [p for p in chapter_pages(site, "en") if p.name == "l1_loss.html"]
+    for page in preferred + chapter_pages(site, "en"):
+        text = page.read_text(encoding="utf-8")
+        if 'class="math' in text and "<img" in text and twin_path(site, page).is_file():
+            return page
+    pytest.fail("no English chapter with math, a plot and a Chinese twin in the build")
+
+
+# ----------------------------------------------------------------------------- static checks
+
+def is_external(url: str) -> bool:
+    url = url.strip()
+    return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", url, re.I)) and not url.lower().startswith("file:")
+
+
+def css_urls(text: str) -> list[str]:
+    urls = [m.group(2) for m in re.finditer(r"url\(\s*(['\"]?)(.*?)\1\s*\)", text)]
+    urls += [m.group(2) for m in re.finditer(r"@import\s+(['\"])(.*?)\1", text)]
+    return [u for u in urls if not u.startswith("data:")]
+
+
+def test_no_resource_from_another_host(site):
+    offenders = []
+    for page in content_pages(site) + [site / "index.html"]:
+        doc = soup(page)
+        rel = page.relative_to(site).as_posix()
+        for tag in doc.find_all(["script", "img", "iframe", "embed", "source", "video", "audio", "track"]):
+            if tag.get("src") and is_external(tag["src"]):
+                offenders.append(f"{rel}: <{tag.name} src={tag['src']}>")
+        for tag in doc.find_all("object"):
+            if tag.get("data") and is_external(tag["data"]):
+                offenders.append(f"{rel}: <object data={tag['data']}>")
+        for tag in doc.find_all("link"):
+            rels = set(tag.get("rel") or [])
+            if rels & RESOURCE_RELS and is_external(tag.get("href", "")):
+                offenders.append(f"{rel}: <link rel={sorted(rels)} href={tag['href']}>")
+        for tag in doc.find_all("script", src=False):
+            body = tag.string or ""
+            url = re.search(r"https?://[^\s\"']+", body)
+            if tag.get("type") != "text/x-mathjax-config" and url:
+                offenders.append(f"{rel}: inline <script> mentions {url[0]}")
+        for tag in doc.find_all(style=True):
+            offenders += [f"{rel}: style url {u}" for u in css_urls(tag["style"]) if is_external(u)]
+        for tag in doc.find_all("style"):
+            offenders += [f"{rel}: <style> url {u}" for u in css_urls(tag.string or "") if is_external(u)]
+    for css in (site / "_static").rglob("*.css"):
+        offenders += [f"{css.relative_to(site)}: {u}" for u in css_urls(css.read_text(encoding="utf-8", errors="replace"))
+                      if is_external(u)]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_mathjax_is_the_packaged_copy(site, chapter):
+    import jupyter_server_mathjax
+
+    package = Path(jupyter_server_mathjax.__file__).parent / "static"
+    local = site / "_static" / "mathjax"
+    for rel in ("MathJax.js", "config/TeX-AMS-MML_HTMLorMML-full.js", "jax/input/TeX/config.js",
+                "fonts/HTML-CSS/STIX-Web/woff/STIXMathJax_Main-Regular.woff"):
+        assert (local / rel).read_bytes() == (package / rel).read_bytes(), rel
+    assert 'MathJax.version="2.7.' in (local / "MathJax.js").read_text(encoding="utf-8")
+    scripts = [s["src"] for s in soup(chapter).find_all("script", src=True) if "MathJax.js" in s["src"]]
+    assert len(scripts) == 1
+    target = urlsplit(urljoin(chapter.as_uri(), scripts[0]))
+    assert Path(unquote(target.path)) == local / "MathJax.js"
+    assert target.query == "config=TeX-AMS-MML_HTMLorMML-full"
+    config = soup(chapter).find("script", type="text/x-mathjax-config")
+    assert config is not None and '"webFont": "STIX-Web"' in config.string  # the fonts the package ships
+
+
+def load_search_index(site: Path) -> dict:
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    assert text.startswith("Search.setIndex(") and text.rstrip().endswith(")")
+    return json.loads(text[len("Search.setIndex("):text.rstrip().rindex(")")])
+
+
+def docs_for(index: dict, term: str) -> set[str]:
+    hits = set()
+    for table in ("terms", "titleterms"):
+        found = index[table].get(term)
+        if found is None:
+            continue
+        for i in (found if isinstance(found, list) else [found]):
+            hits.add(index["docnames"][i])
+    return hits
+
+
+def test_search_index_has_chinese_and_english_words(site):
+    index = load_search_index(site)
+    for word in ("损失", "梯度"):
+        docs = docs_for(index, word)
+        assert any("zh/" in d for d in docs), (word, sorted(docs)[:5])
+    # the English stemmer still runs on Latin words: "gradients" and "gradient" share a stem
+    docs = docs_for(index, "gradient")
+    assert any("en/" in d for d in docs), sorted(docs)[:5]
+    # jieba's segmentation, not one index entry per sentence: no indexed term is a long CJK run
+    long_runs = [t for t in index["terms"] if CJK.search(t) and len(t) > 8]
+    assert not long_runs, "\n".join(long_runs)
+
+
+def test_every_chapter_has_twin_button_and_notebook_download(site):
+    problems = []
+    for lang in ("en", "zh"):
+        for page in chapter_pages(site, lang):
+            rel = page.relative_to(site).as_posix()
+            doc = soup(page)
+            twin = twin_path(site, page)
+            switch = doc.select_one("a.btn-language-switch")
+            if switch is None:
+                problems.append(f"{rel}: no language button")
+            elif Path(unquote(urlsplit(urljoin(page.as_uri(), switch["href"])).path)) != twin:
+                problems.append(f"{rel}: language button goes to {switch['href']}")
+            expected = "zh-CN" if lang == "zh" else "en"
+            if doc.html.get("lang") != expected:
+                problems.append(f"{rel}: <html lang={doc.html.get('lang')}>")
+            download = doc.select_one("a.btn-download-source-button")
+            if download is None:
+                problems.append(f"{rel}: no notebook download")
+                continue
+            nb = Path(unquote(urlsplit(urljoin(page.as_uri(), download["href"])).path))
+            try:
+                assert json.loads(nb.read_text(encoding="utf-8"))["nbformat"] == 4
+            except (OSError, ValueError, KeyError, AssertionError) as exc:
+                problems.append(f"{rel}: download {download['href']} is not a notebook ({exc!r})")
+    assert chapter_pages(site, "en") and chapter_pages(site, "zh")
+    assert not problems, "\n".join(problems)
+
+
+def test_titles_and_favicon(site):
+    problems = []
+    for page in content_pages(site):
+        rel = page.relative_to(site).as_posix()
+        doc = soup(page)
+        title = doc.title.string if doc.title else ""
+        head = title.split(" \u2014 ")[0].strip()
+        if not head or head == "<no title>":
+            problems.append(f"{rel}: title {title!r}")
+        if lang_of(site, page) == "zh" and not CJK.search(title):
+            problems.append(f"{rel}: Chinese page without a Chinese title: {title!r}")
+        icon = doc.find("link", rel="icon")
+        if icon is None or not Path(unquote(urlsplit(urljoin(page.as_uri(), icon["href"])).path)).is_file():
+            problems.append(f"{rel}: favicon missing")
+    assert not problems, "\n".join(problems)
+    svg = (site / "_static" / "favicon.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<svg") and "viewBox" in svg
+
+
+def test_verification_page_in_both_languages(site):
+    found = {lang_of(site, p): p for p in content_pages(site) if p.name == "verification.html"}
+    assert set(found) == {"en", "zh"}
+    for page in found.values():
+        text = soup(page).get_text()
+        assert "nbval" in text and "python -m reflosses check" in text
+
+
+# ----------------------------------------------------------------------------- the browser
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory):
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " -- browser tests are never skipped in CI")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800}, service_workers="block",
+        )
+        yield context
+        context.close()
+
+
+class Watch:
+    """Collects what must not happen while a page is open."""
+
+    def __init__(self, context, origin: str):
+        self.origin = origin.rstrip("/")
+        self.problems: list[str] = []
+        context.route("**/*", self._route)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.origin + "/") or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.problems.append(f"request to another host: {url}")
+            route.abort()
+
+    def attach(self, page):
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        return page
+
+
+@pytest.fixture(scope="session")
+def watch(browser_context, server):
+    return Watch(browser_context, server)
+
+
+@pytest.fixture
+def page(browser_context, watch):
+    p = watch.attach(browser_context.new_page())
+    yield p
+    p.close()
+
+
+MATHJAX_DONE = """() => new Promise(resolve => {
+  if (!window.MathJax || !window.MathJax.Hub) { resolve(false); return; }
+  window.MathJax.Hub.Queue(() => resolve(true));
+})"""
+
+PAGE_STATE = """() => {
+  const math = [...document.querySelectorAll('.math.notranslate')];  // Sphinx's math elements
+  return {
+    math: math.length,
+    raw: math.filter(e => /\\\\[\\(\\[]/.test(e.innerText)).length,
+    untypeset: math.filter(e => !e.querySelector('.MathJax, .MathJax_Display')).length,
+    errors: document.querySelectorAll('.MathJax_Error, merror').length,
+    images: [...document.images].map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]),
+  };
+}"""
+
+
+def open_page(page, url: str) -> dict:
+    page.goto(url, wait_until="load")
+    page.evaluate(MATHJAX_DONE)
+    return page.evaluate(PAGE_STATE)
+
+
+def page_url(server: str, site: Path, path: Path) -> str:
+    return server + path.relative_to(site).as_posix()
+
+
+def test_every_page_loads_cleanly_with_math_and_images(site, server, page, watch):
+    pages = content_pages(site)
+    problems, math_pages = [], 0
+    for path in pages:
+        watch.problems.clear()
+        state = open_page(page, page_url(server, site, path))
+        rel = path.relative_to(site).as_posix()
+        problems += [f"{rel}: {p}" for p in watch.problems]
+        if state["math"]:
+            math_pages += 1
+            if state["raw"] or state["untypeset"] or state["errors"]:
+                problems.append(f"{rel}: math not rendered {state}")
+        problems += [f"{rel}: image not loaded: {src}" for src, ok in state["images"] if not ok]
+    assert len(pages) > 3 and math_pages > 0
+    assert not problems, "\n".join(problems)
+
+
+def test_math_rendered_on_a_chapter(site, server, page, chapter):
+    state = open_page(page, page_url(server, site, chapter))
+    assert state["math"] > 0 and state["untypeset"] == 0 and state["raw"] == 0 and state["errors"] == 0, state
+    # MathJax really drew glyphs with its web font (not a fallback box of source text)
+    width = page.evaluate("() => document.querySelector('.MathJax_Display, .MathJax').getBoundingClientRect().width")
+    assert width > 10
+
+
+def test_chapter_plot_is_loaded(site, server, page, chapter):
+    open_page(page, page_url(server, site, chapter))
+    plots = page.evaluate("""() => [...document.querySelectorAll('.cell_output img')]
+        .map(i => ({w: i.naturalWidth, h: i.naturalHeight, complete: i.complete}))""")
+    assert plots and all(p["complete"] and p["w"] > 0 and p["h"] > 0 for p in plots), plots
+
+
+def test_language_button_and_text_link_land_on_the_twin(site, server, page, chapter):
+    en_url = page_url(server, site, chapter)
+    zh_url = page_url(server, site, twin_path(site, chapter))
+    open_page(page, en_url)
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.locator("a.btn-language-switch").first.click()
+    page.wait_for_url(zh_url)
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert CJK.search(page.title())
+    page.locator("a.btn-language-switch").first.click()
+    page.wait_for_url(en_url)
+    # the in-text link at the top of the page (written by the chapter authors) agrees
+    page.locator("article a", has_text="中文").first.click()
+    page.wait_for_url(zh_url)
+
+
+@pytest.mark.parametrize("query, lang", [("损失", "zh"), ("梯度", "zh"), ("gradient", "en")])
+def test_search_in_the_browser(site, server, page, watch, query, lang):
+    watch.problems.clear()
+    page.goto(f"{server}search.html?q={query}", wait_until="load")
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+    assert any(f"/{lang}/" in h for h in hrefs), hrefs[:10]
+    assert not watch.problems, "\n".join(watch.problems)
+    if query == "损失":
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "search-zh.png"))
+
+
+@pytest.mark.parametrize("width, height, name", [(1280, 800, "desktop"), (390, 844, "phone")])
+def test_screenshots(site, server, browser_context, watch, chapter, width, height, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    p = watch.attach(browser_context.new_page())
+    watch.problems.clear()
+    try:
+        p.set_viewport_size({"width": width, "height": height})
+        for lang, path in (("en", chapter), ("zh", twin_path(site, chapter))):
+            open_page(p, page_url(server, site, path))
+            shot = ARTIFACTS / f"chapter-{lang}-{name}.png"
+            p.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+            # nothing wider than the viewport (no horizontal scrolling of the whole page on phones)
+            assert p.evaluate("() => document.documentElement.scrollWidth") <= width + 1
+    finally:
+        p.close()
+    assert not watch.problems, "\n".join(watch.problems)
