@@ -52,10 +52,11 @@ def site(tmp_path_factory) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - t0
     html = out / "_build" / "html"
+    ARTIFACTS.mkdir(exist_ok=True)  # the build log is uploaded by CI when a job fails
+    (ARTIFACTS / "build.log").write_text(f"$ {' '.join(cmd)}\n# {elapsed:.1f} s, exit {proc.returncode}\n"
+                                         f"{proc.stdout}\n{proc.stderr}", encoding="utf-8")
     if proc.returncode != 0 or not (html / "searchindex.js").is_file():
         pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "build_time.txt").write_text(f"{elapsed:.1f} s\n")
     return html
 
 

