@@ -343,3 +343,18 @@ def test_zh_md_pages_use_the_glossary_terms():
         text = re.sub(r"`[^`\n]*`", "", p.read_text(encoding="utf-8"))
         found = avoided_terms(text)
         assert found == [], f"{_rel(p)}: {found}"
+
+
+def test_nbval_collects_the_chapters_and_not_the_build_copies():
+    """`make test` runs `pytest tests book --nbval`: it must validate exactly the notebooks in
+    book/en and book/zh, never the copies a site build leaves under book/_build."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+         "tests/conftest.py", "book", "--nbval", "--nbval-current-env"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    collected = {line.split("::")[0] for line in proc.stdout.splitlines() if ".ipynb::" in line}
+    assert collected == {_rel(p) for p in NOTEBOOKS}, proc.stdout[-2000:] + proc.stderr[-2000:]
