@@ -43,7 +43,12 @@ RESOURCE_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconne
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """Build the book once (every warning an error, like `make book`) into a temp dir."""
+    """Build the book once (every warning an error, like `make book`) into a temp dir.
+
+    REFLOSSES_SITE_HTML=<dir> reuses an existing build instead (for working on these tests).
+    """
+    if os.environ.get("REFLOSSES_SITE_HTML"):
+        return Path(os.environ["REFLOSSES_SITE_HTML"]).resolve()
     out = tmp_path_factory.mktemp("site")
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(ROOT), "--path-output", str(out),
@@ -257,6 +262,31 @@ def test_verification_page_in_both_languages(site):
         assert "nbval" in text and "python -m reflosses check" in text
 
 
+def test_verification_page_states_the_tolerances_of_the_code():
+    """The verification pages quote the default tolerances; they must be the ones the code uses."""
+    import dataclasses
+    import inspect
+
+    from reflosses import check
+    from reflosses._cases import Case
+
+    defaults = {f.name: f.default for f in dataclasses.fields(Case)}
+    source = inspect.getsource(check.compare)
+    assert "case.rtol64 * 100" in source and "case.rtol32 * 10" in source
+    for lang in ("en", "zh"):
+        text = (ROOT / "book" / lang / "verification.md").read_text(encoding="utf-8")
+        assert f"| `float64` | `{defaults['rtol64']:g}` | `{defaults['rtol64']:g}` × 100 |" in text, lang
+        assert f"| `float32` | `{defaults['rtol32']:g}` | `{defaults['rtol32']:g}` × 10 |" in text, lang
+        assert "--nbval --nbval-current-env" in text
+    assert "--nbval --nbval-current-env" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+def test_external_url_detection():
+    assert is_external("https://cdn.example.org/x.js") and is_external("//fonts.example.org/a.css")
+    assert not is_external("../_static/x.js") and not is_external("data:font/woff;base64,AA")
+    assert css_urls("a{background:url('https://x.org/a.png')} @import 'b.css';") == ["https://x.org/a.png", "b.css"]
+
+
 # ----------------------------------------------------------------------------- the browser
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -293,6 +323,12 @@ def browser_context(tmp_path_factory):
         context.close()
 
 
+def navigation_abort(request) -> bool:
+    """Chromium fetches the favicon after the load event; moving on to the next page aborts it.
+    (A missing favicon still fails: as an HTTP 404, and in test_titles_and_favicon.)"""
+    return request.failure == "net::ERR_ABORTED" and request.url.endswith("/_static/favicon.svg")
+
+
 class Watch:
     """Collects what must not happen while a page is open."""
 
@@ -312,7 +348,8 @@ class Watch:
     def attach(self, page):
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"))
+        page.on("requestfailed", lambda r: navigation_abort(r) or self.problems.append(
+            f"failed request: {r.url} ({r.failure})"))
         page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
         return page
 
@@ -356,14 +393,84 @@ def page_url(server: str, site: Path, path: Path) -> str:
     return server + path.relative_to(site).as_posix()
 
 
-def test_every_page_loads_cleanly_with_math_and_images(site, server, page, watch):
+def crawl(urls: list[str], origin: str, profile: Path, tabs: int = 3) -> dict[str, tuple[list[str], dict]]:
+    """Open every url in Chromium, ``tabs`` at a time; per url: (problems seen, PAGE_STATE).
+
+    MathJax 2 typesets a chapter in about a second, so the pages are spread over a few tabs of a
+    second browser driven by Playwright's async API in its own thread (the sync API of the other
+    tests cannot run pages concurrently).
+    """
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    results: dict[str, tuple[list[str], dict]] = {}
+    failure: list[BaseException] = []
+
+    async def main():
+        async with async_playwright() as pw:
+            context = await pw.chromium.launch_persistent_context(
+                str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 800}, service_workers="block")
+            queue: asyncio.Queue[str] = asyncio.Queue()
+            for url in urls:
+                queue.put_nowait(url)
+
+            async def worker():
+                page = await context.new_page()
+                seen: list[str] = []
+
+                async def route(r):
+                    url = r.request.url
+                    if url.startswith(origin) or url.startswith(("data:", "blob:", "about:")):
+                        await r.continue_()
+                    else:
+                        seen.append(f"request to another host: {url}")
+                        await r.abort()
+
+                await page.route("**/*", route)
+                page.on("console", lambda m: m.type == "error" and seen.append(f"console error: {m.text}"))
+                page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+                page.on("requestfailed", lambda r: navigation_abort(r) or seen.append(
+                    f"failed request: {r.url} ({r.failure})"))
+                page.on("response", lambda r: r.status >= 400 and seen.append(f"HTTP {r.status}: {r.url}"))
+                while not queue.empty():
+                    url = queue.get_nowait()
+                    seen.clear()
+                    await page.goto(url, wait_until="load")
+                    await page.evaluate(MATHJAX_DONE)
+                    state = await page.evaluate(PAGE_STATE)
+                    results[url] = (list(seen), state)
+                await page.close()
+
+            try:
+                await asyncio.gather(*(worker() for _ in range(tabs)))
+            finally:
+                await context.close()
+
+    def run():
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=300)
+    if failure:
+        raise failure[0]
+    assert not thread.is_alive(), "the crawl did not finish in 5 minutes"
+    return results
+
+
+def test_every_page_loads_cleanly_with_math_and_images(site, server, browser_context, tmp_path):
     pages = content_pages(site)
+    urls = {page_url(server, site, path): path.relative_to(site).as_posix() for path in pages}
+    results = crawl(list(urls), server, tmp_path / "crawl-profile", tabs=(os.cpu_count() or 2) + 1)
     problems, math_pages = [], 0
-    for path in pages:
-        watch.problems.clear()
-        state = open_page(page, page_url(server, site, path))
-        rel = path.relative_to(site).as_posix()
-        problems += [f"{rel}: {p}" for p in watch.problems]
+    for url, rel in urls.items():
+        seen, state = results[url]
+        problems += [f"{rel}: {p}" for p in seen]
         if state["math"]:
             math_pages += 1
             if state["raw"] or state["untypeset"] or state["errors"]:
@@ -434,3 +541,21 @@ def test_screenshots(site, server, browser_context, watch, chapter, width, heigh
     finally:
         p.close()
     assert not watch.problems, "\n".join(watch.problems)
+
+
+def test_the_watch_catches_what_it_must(server, page, watch):
+    """The browser checks can fail: an off-site request, a 404 and a console error are all caught."""
+    watch.problems.clear()
+    page.goto(server + "search.html", wait_until="load")
+    page.evaluate("""() => new Promise(resolve => {
+        const img = new Image(); img.onerror = img.onload = () => resolve();
+        img.src = 'https://cdn.example.invalid/pixel.png';
+        const missing = new Image(); missing.src = '/no-such-file.png';
+        console.error('deliberate');
+    })""")
+    page.wait_for_timeout(300)
+    text = "\n".join(watch.problems)
+    assert "request to another host: https://cdn.example.invalid/pixel.png" in text
+    assert "HTTP 404" in text and "no-such-file.png" in text
+    assert "console error: deliberate" in text
+    watch.problems.clear()

@@ -114,6 +114,13 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
 
 
+def theme_options(app: Sphinx, config) -> None:
+    """Header: the language button takes the place of the theme's full-screen button, which
+    adds little and pushes the header past a phone's width."""
+    options = config.html_theme_options
+    options.setdefault("use_fullscreen_button", False)
+
+
 def disable_thebe(app: Sphinx, config) -> None:
     """Drop sphinx-thebe's page hooks unless a thebe launch button is configured.
 
@@ -132,6 +139,7 @@ def disable_thebe(app: Sphinx, config) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", check_config)
     app.connect("config-inited", disable_thebe)
+    app.connect("config-inited", theme_options)
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
     app.connect("build-finished", copy_mathjax)
