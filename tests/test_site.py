@@ -486,6 +486,8 @@ def test_math_rendered_on_a_chapter(site, server, page, chapter):
     # MathJax really drew glyphs with its web font (not a fallback box of source text)
     width = page.evaluate("() => document.querySelector('.MathJax_Display, .MathJax').getBoundingClientRect().width")
     assert width > 10
+    # inline formulas sit on the text baseline (reflosses.css undoes the theme's MathJax-3 flex box)
+    assert page.evaluate("() => getComputedStyle(document.querySelector('span.math')).display") == "inline"
 
 
 def test_chapter_plot_is_loaded(site, server, page, chapter):
@@ -538,6 +540,10 @@ def test_screenshots(site, server, browser_context, watch, chapter, width, heigh
             assert shot.stat().st_size > 10_000
             # nothing wider than the viewport (no horizontal scrolling of the whole page on phones)
             assert p.evaluate("() => document.documentElement.scrollWidth") <= width + 1
+            # and the parts worth looking at: the first display formula and the first plot
+            for part, selector in (("math", "div.math"), ("plot", ".cell_output img")):
+                p.locator(selector).first.scroll_into_view_if_needed()
+                p.screenshot(path=str(ARTIFACTS / f"chapter-{lang}-{name}-{part}.png"))
     finally:
         p.close()
     assert not watch.problems, "\n".join(watch.problems)
