@@ -175,9 +175,9 @@ ERRORS = [
     ("kl_div", ValueError, "reduction", (X, T), {"reduction": "avg"}),
     ("kl_div", RuntimeError, "input", (torch.zeros(3, dtype=torch.long), torch.zeros(3)), {}),
     ("kl_div", RuntimeError, "target", (torch.zeros(3), torch.zeros(3, dtype=torch.long)), {}),
-    ("kl_div", RuntimeError, "", (X, torch.rand(3, 5, dtype=D)), {"reduction": "none"}),
+    ("kl_div", RuntimeError, "target", (X, torch.rand(3, 5, dtype=D)), {"reduction": "none"}),
     ("poisson_nll_loss", ValueError, "reduction", (X, T), {"reduction": "batchmean"}),
-    ("poisson_nll_loss", RuntimeError, "", (X, T[:, :3]), {}),
+    ("poisson_nll_loss", RuntimeError, "target", (X, T[:, :3]), {}),
     ("gaussian_nll_loss", ValueError, "reduction", (X, T, T), {"reduction": "bad"}),
     ("gaussian_nll_loss", ValueError, "var", (X, T, -T), {}),
     ("gaussian_nll_loss", ValueError, "var", (X, T, -1.0), {}),
@@ -188,7 +188,7 @@ ERRORS = [
     ("gaussian_nll_loss", ValueError, "var", (X, T, torch.ones(3, 4, 1, dtype=D)), {}),
     ("gaussian_nll_loss", ValueError, "var", (X, T, torch.tensor(1.0, dtype=D)), {}),
     ("gaussian_nll_loss", ValueError, "var", (X[:, :1], T[:, :1], torch.ones(3, 4, dtype=D)), {}),
-    ("gaussian_nll_loss", RuntimeError, "", (X, torch.rand(5, dtype=D), T), {}),
+    ("gaussian_nll_loss", RuntimeError, "target", (X, torch.rand(5, dtype=D), T), {}),
 ]
 
 
