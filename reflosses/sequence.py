@@ -13,7 +13,6 @@ from torch import Tensor
 from ._reduction import check_reduction
 
 
-
 def _lengths(value: Tensor | Sequence[int], name: str, batch: int) -> Tensor:
     """``input_lengths`` / ``target_lengths`` as a 1-D int64 tensor of size ``batch``."""
     if isinstance(value, Tensor):
