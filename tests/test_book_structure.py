@@ -244,8 +244,15 @@ def test_notebook_hygiene(nb_path):
         "execution counts must be 1..n in order: re-run the notebook from a fresh kernel"
     )
     for i, c in enumerate(cells, start=1):
+        assert "execution" not in c.get("metadata", {}), (
+            f"code cell {i} stores execution timestamps: they change on every run (strip cell metadata 'execution')"
+        )
         for o in c.get("outputs", []):
             assert o["output_type"] != "error", f"code cell {i} has an error output"
+            text = "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+            assert "does not have a glyph" not in text and "missing from font" not in text, (
+                f"code cell {i}: matplotlib could not draw a character: {text[:200]}"
+            )
             assert not (o["output_type"] == "stream" and o.get("name") == "stderr"), (
                 f"code cell {i} writes to stderr: {''.join(o.get('text', ''))[:200]}"
             )
