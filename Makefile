@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: test book lab check bench lint clean
+.PHONY: test book run lab check bench lint clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ test: $(STAMP)
 ## make book: build the bilingual site into book/_build/html (every warning is an error)
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --path-output book --warningiserror --nitpick --keep-going
+
+## make run NB="book/en/regression/l1_loss.ipynb book/zh/regression/l1_loss.ipynb": re-execute
+## notebooks in place with the project's kernel (default: every notebook under book/), no timestamps
+NB ?= $(shell find book -name '*.ipynb' -not -path '*/_build/*' -not -path '*/.ipynb_checkpoints/*' | sort)
+run: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=reflosses \
+		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NB)
 
 ## make lab: open the notebooks in JupyterLab with the project's kernel
 lab: $(STAMP)

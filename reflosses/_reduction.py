@@ -71,3 +71,13 @@ def check_same_size(input: Tensor, target: Tensor, name: str = "target") -> tupl
         )
         input, target = input.expand(shape), target.expand(shape)
     return input, target
+
+
+def check_broadcast(name: str, **tensors: Tensor | torch.Size) -> None:
+    """The tensors (or shapes) must broadcast together (torch raises ``RuntimeError`` from the arithmetic)."""
+    shapes = {k: getattr(t, "shape", t) for k, t in tensors.items()}
+    try:
+        torch.broadcast_shapes(*shapes.values())
+    except RuntimeError:
+        sizes = ", ".join(f"{k} of size {list(s)}" for k, s in shapes.items())
+        raise RuntimeError(f"{name}: the sizes of {sizes} cannot be broadcast together") from None

@@ -13,19 +13,9 @@ import warnings
 import torch
 from torch import Tensor
 
-from ._reduction import check_reduction, reduce
+from ._reduction import check_broadcast, check_reduction, reduce
 
 _LOG_2PI = math.log(2 * math.pi)
-
-
-def _check_broadcast(name: str, **tensors: Tensor | torch.Size) -> None:
-    """The tensors (or shapes) must broadcast together (torch raises ``RuntimeError`` from the arithmetic)."""
-    shapes = {k: getattr(t, "shape", t) for k, t in tensors.items()}
-    try:
-        torch.broadcast_shapes(*shapes.values())
-    except RuntimeError:
-        sizes = ", ".join(f"{k} of size {list(s)}" for k, s in shapes.items())
-        raise RuntimeError(f"{name}: the sizes of {sizes} cannot be broadcast together") from None
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
@@ -60,7 +50,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     for name, t in (("input", input), ("target", target)):
         if not (t.is_floating_point() or t.is_complex()):
             raise RuntimeError(f"kl_div: integral {name} not supported ({name} has dtype {t.dtype})")
-    _check_broadcast("kl_div", input=input, target=target)
+    check_broadcast("kl_div", input=input, target=target)
     if log_target:
         # loss = exp(t) * (t - x)
         loss = torch.exp(target) * (target - input)
@@ -115,7 +105,7 @@ def poisson_nll_loss(
         gradient with respect to ``target`` is ``nan`` there (``0 * log 0``), as in torch.
     """
     check_reduction(reduction)
-    _check_broadcast("poisson_nll_loss", input=input, target=target)
+    check_broadcast("poisson_nll_loss", input=input, target=target)
     if log_input:
         # loss = exp(x) - y x
         loss = torch.exp(input) - target * input
@@ -188,7 +178,7 @@ def gaussian_nll_loss(
         negative variance is an error; an integer ``var`` (not a float) is a ``TypeError``.
     """
     check_reduction(reduction)
-    _check_broadcast("gaussian_nll_loss", input=input, target=target)
+    check_broadcast("gaussian_nll_loss", input=input, target=target)
     var = _gaussian_var(var, input)
     # straight-through clamp: value max(var, eps), gradient as if there were no clamp
     var = var + (var.clamp(min=eps) - var).detach()

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ._reduction import check_reduction, reduce
+from ._reduction import check_broadcast, check_reduction, reduce
 
 # cosine_embedding_loss adds this to each squared norm; torch stores it in single precision,
 # so in float64 it is 9.999999960041972e-13, not 1e-12.
@@ -40,16 +40,6 @@ def _check_same_dims(name: str, **tensors: Tensor) -> None:
     if len({t.dim() for t in tensors.values()}) > 1:
         dims = ", ".join(f"{k} {t.dim()}D" for k, t in tensors.items())
         raise RuntimeError(f"{name}: {', '.join(tensors)} must have the same number of dimensions, got {dims}")
-
-
-def _check_broadcast(name: str, **tensors: Tensor | torch.Size) -> None:
-    """The tensors (or shapes) must broadcast together (torch raises ``RuntimeError`` from the arithmetic)."""
-    shapes = {k: getattr(t, "shape", t) for k, t in tensors.items()}
-    try:
-        torch.broadcast_shapes(*shapes.values())
-    except RuntimeError:
-        sizes = ", ".join(f"{k} of size {list(s)}" for k, s in shapes.items())
-        raise RuntimeError(f"{name}: the sizes of {sizes} cannot be broadcast together") from None
 
 
 def _check_margin_positive(margin: float) -> None:
@@ -98,7 +88,7 @@ def margin_ranking_loss(
     """
     check_reduction(reduction)
     _check_same_dims("margin_ranking_loss", input1=input1, input2=input2, target=target)
-    _check_broadcast("margin_ranking_loss", input1=input1, input2=input2, target=target)
+    check_broadcast("margin_ranking_loss", input1=input1, input2=input2, target=target)
     # loss = max(0, -y (x1 - x2) + margin)
     loss = (-target * (input1 - input2) + margin).clamp(min=0)
     return reduce(loss, reduction)
@@ -126,7 +116,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
         ``x + max(0, margin - x)``. Only pass 1 and -1.
     """
     check_reduction(reduction)
-    _check_broadcast("hinge_embedding_loss", input=input, target=target)
+    check_broadcast("hinge_embedding_loss", input=input, target=target)
     # dissimilar term where y != 1: max(0, margin - x)
     dissimilar = torch.where(target != 1, (margin - input).clamp(min=0), 0.0)
     # similar term where y != -1: x
@@ -154,7 +144,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
         ``max(-y x, 0) + log1p(exp(-|x|))``; we keep torch's so the two agree everywhere.
     """
     check_reduction(reduction)
-    _check_broadcast("soft_margin_loss", input=input, target=target)
+    check_broadcast("soft_margin_loss", input=input, target=target)
     # loss = log(1 + exp(-y x))
     loss = torch.log1p(torch.exp(-target * input))
     return reduce(loss, reduction)
@@ -192,8 +182,8 @@ def cosine_embedding_loss(
         raise RuntimeError(
             f"cosine_embedding_loss: a {target.dim()}-D target needs {target.dim() + 1}-D input1 and input2, "
             f"got input1 of size {list(input1.shape)} and input2 of size {list(input2.shape)}")
-    _check_broadcast("cosine_embedding_loss", input1=input1, input2=input2)
-    _check_broadcast("cosine_embedding_loss", **{"input1 without its last dim": input1.shape[:-1], "target": target})
+    check_broadcast("cosine_embedding_loss", input1=input1, input2=input2)
+    check_broadcast("cosine_embedding_loss", **{"input1 without its last dim": input1.shape[:-1], "target": target})
     dot = (input1 * input2).sum(-1)
     # cos = x1 . x2 / sqrt((|x1|^2 + eps) (|x2|^2 + eps))
     cos = dot / torch.sqrt(((input1 * input1).sum(-1) + _COSINE_EPS) * ((input2 * input2).sum(-1) + _COSINE_EPS))
@@ -338,7 +328,7 @@ def multilabel_soft_margin_loss(
         # log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|))
         return z.clamp(max=0) - torch.log1p(torch.exp(-z.abs()))
 
-    _check_broadcast("multilabel_soft_margin_loss", input=input, target=target,
+    check_broadcast("multilabel_soft_margin_loss", input=input, target=target,
                      **({} if weight is None else {"weight": weight}))
     # l_nc = -(y log sigmoid(x) + (1 - y) log sigmoid(-x))
     loss = -(target * log_sigmoid(input) + (1 - target) * log_sigmoid(-input))
@@ -387,7 +377,7 @@ def triplet_margin_loss(
     check_reduction(reduction)
     _check_margin_positive(margin)
     _check_same_dims("triplet_margin_loss", anchor=anchor, positive=positive, negative=negative)
-    _check_broadcast("triplet_margin_loss", anchor=anchor, positive=positive, negative=negative)
+    check_broadcast("triplet_margin_loss", anchor=anchor, positive=positive, negative=negative)
     return _triplet(anchor, positive, negative, lambda u, v: _pairwise_distance(u, v, p, eps), margin, swap, reduction)
 
 
@@ -424,7 +414,7 @@ def triplet_margin_with_distance_loss(
     _check_margin_positive(margin)
     _check_same_dims("triplet_margin_with_distance_loss", anchor=anchor, positive=positive, negative=negative)
     if distance_function is None:
-        _check_broadcast("triplet_margin_with_distance_loss", anchor=anchor, positive=positive, negative=negative)
+        check_broadcast("triplet_margin_with_distance_loss", anchor=anchor, positive=positive, negative=negative)
         distance_function = _pairwise_distance
     elif not callable(distance_function):
         raise TypeError(f"distance_function must be callable, got {type(distance_function).__name__}")

@@ -87,6 +87,7 @@ def test_catalog_entries_are_consistent():
         assert e.family in {"regression", "classification", "distributions", "embedding", "sequence"}
         assert e.summary_en and e.summary_zh and any("\u4e00" <= c <= "\u9fff" for c in e.summary_zh)
         assert f"book/en/{e.chapter}.ipynb" in (e.function.__doc__ or ""), f"{e.name}: docstring lacks its chapter"
+    assert sorted(reflosses.__all__) == sorted([e.name for e in CATALOG] + ["CATALOG", "EXCLUDED"])
 
 
 @pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
