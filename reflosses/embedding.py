@@ -285,9 +285,10 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean
     if target.numel() and (target.min() < -1 or target.max() >= C):
         raise RuntimeError(f"multilabel_margin_loss: target is out of range: entries must lie in [-1, {C - 1}]")
     x, t = input.reshape(-1, C), target.reshape(-1, C)
-    # the target list of each sample ends at its first -1
-    listed = torch.cumprod((t != -1).long(), dim=1).bool()  # (N, K)
-    idx = t.clamp(min=0)
+    # the target list of each sample ends at its first -1; K = the longest list
+    listed = torch.cumprod((t != -1).long(), dim=1).bool()  # (N, C)
+    K = int(listed.sum(1).max()) if listed.numel() else 0
+    listed, idx = listed[:, :K], t[:, :K].clamp(min=0)  # (N, K)
     is_target = ((idx.unsqueeze(-1) == torch.arange(C, device=x.device)) & listed.unsqueeze(-1)).any(1)  # (N, C)
     # h_nji = max(0, 1 - (x_n[j] - x_n[i])) for listed j and non-target i
     h = (1 - x.gather(1, idx).unsqueeze(-1) + x.unsqueeze(1)).clamp(min=0)  # (N, K, C)
