@@ -310,6 +310,16 @@ def test_every_written_catalog_chapter_is_in_the_toc():
                 assert f"book/{lang}/{e.chapter}" in listed, f"book/{lang}/{e.chapter} is missing from _toc.yml"
 
 
+def test_every_written_chapter_is_linked_from_its_edition_index():
+    from reflosses import CATALOG
+
+    for lang in ("en", "zh"):
+        index = (BOOK / lang / "index.md").read_text(encoding="utf-8")
+        for e in CATALOG:
+            if (BOOK / lang / f"{e.chapter}.ipynb").exists():
+                assert f"]({e.chapter}.ipynb)" in index, f"book/{lang}/index.md does not link {e.chapter}"
+
+
 def test_chapter_notebooks_are_catalog_chapters():
     from reflosses import CATALOG
 
