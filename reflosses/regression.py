@@ -6,7 +6,6 @@ Every loss here takes ``input`` and ``target`` of the same shape (torch broadcas
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from ._reduction import check_reduction, check_same_size, reduce, weighted_mean
@@ -96,6 +95,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
 
         loss_i = 0.5 * d_i^2 / beta    if |d_i| < beta
                  |d_i| - 0.5 * beta    otherwise
+               = c_i / beta * (d_i - c_i / 2)   with  c_i = clamp(d_i, -beta, beta)
 
     Args:
         input: predictions, any floating-point shape.
@@ -107,9 +107,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
         The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
 
     Note:
-        The two pieces meet with equal value and slope at ``|d| = beta``, so the gradient
-        ``clamp(d / beta, -1, 1)`` is continuous and never exceeds 1. ``beta = 0`` is exactly
-        L1 (the quadratic piece would divide by zero, so it is skipped).
+        The clamp form is exact and needs no branch: inside, ``c = d`` and ``c (d - c/2) = d^2/2``;
+        outside, ``c = beta sign(d)`` and ``c (d - c/2) = beta (|d| - beta/2)``. Its derivative
+        ``c + c' (d - c)`` is ``c`` everywhere (``d - c = 0`` wherever ``c' = 1``), so the gradient
+        ``clamp(d / beta, -1, 1)`` is continuous and never exceeds 1; the second derivative is
+        ``1/beta`` inside, 0 outside. Nothing larger than ``beta`` is ever squared, so a huge
+        error cannot overflow. ``c / beta`` comes first: it is exactly 1 in size on the linear
+        pieces, and a tiny ``beta`` cannot underflow a product. ``beta = 0`` is exactly L1
+        (``c / beta`` would be ``0/0``, so it takes the L1 path).
         ``smooth_l1_loss(x, y, beta=b) == huber_loss(x, y, delta=b) / b``.
     """
     check_reduction(reduction)
@@ -117,12 +122,12 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss: beta must be non-negative, got beta={beta}")
     input, target = check_same_size(input, target)
-    d = (input - target).abs()
+    d = input - target
     if beta == 0:
-        return reduce(d, reduction)
-    # 0.5 d^2 / beta  if |d| < beta,  else  |d| - 0.5 beta
-    loss = torch.where(d < beta, 0.5 * d**2 / beta, d - 0.5 * beta)
-    return reduce(loss, reduction)
+        return reduce(d.abs(), reduction)
+    c = d.clamp(-beta, beta)  # the gradient of the loss, times beta
+    # c / beta * (d - c/2)  =  0.5 d^2 / beta  if |d| < beta,  else  |d| - 0.5 beta
+    return reduce(c / beta * (d - 0.5 * c), reduction)
 
 
 def huber_loss(
@@ -136,6 +141,7 @@ def huber_loss(
 
         loss_i = w_i * 0.5 * d_i^2                  if |d_i| <= delta
                  w_i * delta * (|d_i| - 0.5 delta)  otherwise
+               = w_i * c_i * (d_i - c_i / 2)        with  c_i = clamp(d_i, -delta, delta)
 
     Args:
         input: predictions, any floating-point shape.
@@ -150,8 +156,12 @@ def huber_loss(
         The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
 
     Note:
-        The gradient ``clamp(d, -delta, delta)`` is continuous at the kink ``|d| = delta``.
-        ``huber_loss(x, y, delta=b) == b * smooth_l1_loss(x, y, beta=b)``.
+        The clamp form is exact and needs no branch: inside, ``c = d`` and ``c (d - c/2) = d^2/2``;
+        outside, ``c = delta sign(d)`` and ``c (d - c/2) = delta (|d| - delta/2)``. Its
+        derivative ``c + c' (d - c)`` is ``c`` everywhere: the gradient is
+        ``clamp(d, -delta, delta)`` itself, continuous at the kink; the second derivative is 1
+        inside, 0 outside. Nothing larger than ``delta`` is ever squared, so a huge error gives
+        a finite loss. ``huber_loss(x, y, delta=b) == b * smooth_l1_loss(x, y, beta=b)``.
     """
     check_reduction(reduction)
     _check_floating("huber_loss", input, target)
@@ -162,9 +172,10 @@ def huber_loss(
     if weight is not None:
         _check_weight(weight, input)
     input, target = check_same_size(input, target.to(input.dtype))  # torch computes in input's dtype
-    d = (input - target).abs()
-    # 0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
-    loss = torch.where(d <= delta, 0.5 * d**2, delta * (d - 0.5 * delta))
+    d = input - target
+    c = d.clamp(-delta, delta)  # the gradient of the loss
+    # c (d - c/2)  =  0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
+    loss = c * (d - 0.5 * c)
     if weight is not None:
         loss = loss * weight
     return reduce(loss, reduction)

@@ -130,6 +130,117 @@ def test_huber_is_delta_times_smooth_l1():
                                    b * reflosses.smooth_l1_loss(x, y, beta=b, reduction="none"))
 
 
+
+# ---------------------------------------------------------------- the clamp form c (d - c/2): joint, extremes, double backward
+
+PIECEWISE = [("smooth_l1_loss", "beta"), ("huber_loss", "delta")]
+THRESHOLDS = (1e-3, 1.0, 7.5)
+EPS = {F64: torch.finfo(F64).eps, torch.float32: torch.finfo(torch.float32).eps}
+
+
+def _both(loss, x, y, order=1, **kw):
+    """(reflosses, torch): the unreduced losses and their first ``order`` derivatives w.r.t. ``x``."""
+    out = []
+    for fn in (getattr(reflosses, loss), getattr(F, loss)):
+        xx = x.detach().clone().requires_grad_()
+        val = fn(xx, y, reduction="none", **kw)
+        res, g = [val.detach()], val
+        for _ in range(order):
+            (g,) = torch.autograd.grad(g.sum(), xx, create_graph=True)
+            res.append(g.detach())
+        out.append(res)
+    return out
+
+
+def _around(p, dtype):
+    """0, the joint |d| == p and its nearest floating-point neighbours on both sides, inside and outside."""
+    p_ = torch.tensor(p, dtype=dtype)
+    below, above = torch.nextafter(p_, torch.zeros_like(p_)), torch.nextafter(p_, torch.full_like(p_, 1e30))
+    pos = torch.stack([p_ / 2, below, p_, above, 3 * p_])
+    return torch.cat([torch.zeros(1, dtype=dtype), pos, -pos])
+
+
+@pytest.mark.parametrize("dtype", [F64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("p", THRESHOLDS)
+@pytest.mark.parametrize("loss,param", PIECEWISE)
+def test_values_and_gradients_at_the_joint_match_torch(loss, param, p, dtype):
+    x = _around(p, dtype)
+    (ours, ours_g), (theirs, theirs_g) = _both(loss, x, torch.zeros_like(x), **{param: p})
+    # Huber's c (d - c/2) rounds exactly like torch's two branches; SmoothL1's division by beta
+    # may round differently from torch's in the last bit
+    tol = 0 if loss == "huber_loss" else 2 * EPS[dtype]
+    torch.testing.assert_close(ours, theirs, rtol=tol, atol=0)
+    torch.testing.assert_close(ours_g, theirs_g, rtol=tol, atol=0)
+    assert ours[0] == 0 and ours_g[0] == 0  # d == 0
+
+
+@pytest.mark.parametrize("p", THRESHOLDS)
+@pytest.mark.parametrize("loss,param", PIECEWISE)
+def test_huge_float32_errors_are_finite_like_torch_and_nothing_overflows(loss, param, p):
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class NoInf(TorchDispatchMode):  # looks at every intermediate tensor, forward and backward
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor) and t.is_floating_point():
+                    assert not t.isinf().any(), f"{func} produced inf"
+            return out
+
+    x = torch.tensor([1e20, -1e20, 1.0], dtype=torch.float32)  # (1e20)^2 is beyond float32's 3.4e38
+    y = torch.tensor([0.0, 0.0, -1e20], dtype=torch.float32)
+    for reduction in ("none", "sum", "mean"):
+        xs = [x.clone().requires_grad_() for _ in range(2)]
+        with NoInf():
+            ours = getattr(reflosses, loss)(xs[0], y, reduction=reduction, **{param: p})
+            (g_ours,) = torch.autograd.grad(ours.sum(), xs[0])
+        theirs = getattr(F, loss)(xs[1], y, reduction=reduction, **{param: p})
+        (g_theirs,) = torch.autograd.grad(theirs.sum(), xs[1])
+        assert torch.isfinite(ours).all() and torch.isfinite(g_ours).all()
+        torch.testing.assert_close(ours, theirs, rtol=2 * EPS[torch.float32], atol=0)
+        torch.testing.assert_close(g_ours, g_theirs, rtol=2 * EPS[torch.float32], atol=0)
+
+
+@pytest.mark.parametrize("p", THRESHOLDS)
+@pytest.mark.parametrize("loss,param", PIECEWISE)
+def test_second_derivative_matches_torch_inside_and_outside_the_joint(loss, param, p):
+    x = _around(p, F64)
+    (_, _, ours), (_, _, theirs) = _both(loss, x, torch.zeros_like(x), order=2, **{param: p})
+    inside = 1 / p if loss == "smooth_l1_loss" else 1.0
+    expected = torch.tensor([inside, inside, inside, inside, 0, 0] + [inside, inside, inside, 0, 0], dtype=F64)
+    joint = torch.tensor([False, False, False, True, False, False, False, False, True, False, False])
+    assert torch.equal(ours[~joint], theirs[~joint]), (ours, theirs)  # includes d == 0
+    assert torch.equal(ours[~joint], expected[~joint])
+    # exactly at the joint the second derivative does not exist: clamp passes its gradient at the
+    # bound, so reflosses gives the inside value; torch's double backward gives 0 there
+    assert torch.equal(ours[joint], torch.full((2,), inside, dtype=F64))
+
+
+@pytest.mark.parametrize("dtype,beta", [(F64, 1e-300), (F64, 1e-310), (torch.float32, 1e-40)])
+def test_tiny_beta_neither_underflows_nor_overflows(dtype, beta):
+    # c / beta is computed first: c * (d - c/2) / beta would underflow the product and 1/beta overflow
+    x = torch.tensor([1e-20, -1e-6, 1.0, 1e3], dtype=dtype)
+    (ours, ours_g), (theirs, theirs_g) = _both("smooth_l1_loss", x, torch.zeros_like(x), beta=beta)
+    torch.testing.assert_close(ours, theirs, rtol=2 * EPS[dtype], atol=0)
+    assert torch.equal(ours_g, theirs_g), (ours_g, theirs_g)
+
+
+@pytest.mark.parametrize("loss,param", PIECEWISE)
+def test_inf_and_nan_errors_behave_like_torch(loss, param):
+    inf, nan = float("inf"), float("nan")
+    x = torch.tensor([inf, -inf, nan, inf, 1.0, inf, 0.0], dtype=F64)
+    y = torch.tensor([0.0, 0.0, 0.0, inf, nan, -inf, -inf], dtype=F64)
+    for p in THRESHOLDS:
+        for reduction in ("none", "sum", "mean"):
+            got = []
+            for fn in (getattr(reflosses, loss), getattr(F, loss)):
+                xx, yy = x.clone().requires_grad_(), y.clone().requires_grad_()
+                val = fn(xx, yy, reduction=reduction, **{param: p})
+                got.append((val.detach(), *torch.autograd.grad(val.sum(), (xx, yy))))
+            for ours, theirs in zip(*got):
+                torch.testing.assert_close(ours, theirs, rtol=1e-15, atol=0, equal_nan=True)
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_empty_input_gives_nan_mean_and_zero_sum(loss):
     e = torch.zeros(0, dtype=F64)
