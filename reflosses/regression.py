@@ -6,6 +6,7 @@ Every loss here takes ``input`` and ``target`` of the same shape (torch broadcas
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from ._reduction import check_reduction, check_same_size, reduce, weighted_mean
@@ -125,6 +126,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     d = input - target
     if beta == 0:
         return reduce(d.abs(), reduction)
+    if beta > torch.finfo(d.dtype).max:  # torch casts it to inf and returns nan
+        raise RuntimeError(f"smooth_l1_loss: beta={beta} does not fit in {d.dtype}")
     c = d.clamp(-beta, beta)  # the gradient of the loss, times beta
     # c / beta * (d - c/2)  =  0.5 d^2 / beta  if |d| < beta,  else  |d| - 0.5 beta
     return reduce(c / beta * (d - 0.5 * c), reduction)
@@ -173,6 +176,8 @@ def huber_loss(
         _check_weight(weight, input)
     input, target = check_same_size(input, target.to(input.dtype))  # torch computes in input's dtype
     d = input - target
+    if delta > torch.finfo(d.dtype).max:  # torch casts it to inf and returns nan
+        raise RuntimeError(f"huber_loss: delta={delta} does not fit in {d.dtype}")
     c = d.clamp(-delta, delta)  # the gradient of the loss
     # c (d - c/2)  =  0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
     loss = c * (d - 0.5 * c)
