@@ -288,6 +288,24 @@ def test_no_lax_nbval_anywhere():
     assert offenders == []
 
 
+@pytest.mark.parametrize("nb_path", [p for p in NOTEBOOKS if p.parent.name not in ("en", "zh", "appendix")],
+                         ids=_rel)
+def test_exercise_solutions_are_hidden(nb_path):
+    """After the exercises heading, solutions sit in dropdowns and solution code cells are hide-cell."""
+    cells = _nb(nb_path)["cells"]
+    heads = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and _src(c).startswith("## ")]
+    ex = [i for i in heads if _src(cells[i]).splitlines()[0] in ("## Exercises", "## 练习")]
+    assert len(ex) == 1, "a chapter has one '## Exercises' / '## 练习' section"
+    end = min([i for i in heads if i > ex[0]], default=len(cells))
+    section = cells[ex[0]:end]
+    assert _src(section[0]).count("{dropdown}") + sum(_src(c).startswith(":::{dropdown}") for c in section[1:]) >= 1
+    for c in section[1:]:
+        if c["cell_type"] == "code":
+            assert c.get("metadata", {}).get("tags") == ["hide-cell"], f"solution code cell not hide-cell: {_src(c)[:60]}"
+        else:
+            assert _src(c).lstrip().startswith(":::{dropdown}"), f"solution text outside a dropdown: {_src(c)[:60]}"
+
+
 def test_every_toc_entry_exists():
     missing = [e for e in toc_files() if _toc_path(e) is None]
     assert missing == []
