@@ -131,3 +131,14 @@ def test_python_m_reflosses_check_command():
     for e in CATALOG:
         assert any(line.startswith(e.name + " ") and line.rstrip().endswith("ok") for line in lines), e.name
     assert proc.stdout.rstrip().endswith(" 0 failed")
+
+
+def test_ruff_is_clean():
+    """`make lint` as a test: the package, tests and benchmarks pass ruff (settings in pyproject.toml)."""
+    ruff = pathlib.Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed in this environment (pip install -r requirements.lock)")
+    root = PKG.parent
+    out = subprocess.run([str(ruff), "check", "reflosses", "tests", "benchmarks"], cwd=root,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
