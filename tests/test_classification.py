@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torchdiff import same_error
 
 import reflosses
 
@@ -169,15 +170,6 @@ def test_pos_weight_scales_only_the_positive_term():
 
 # ---------------------------------------------------------------- errors: torch's class, a message naming the argument
 
-def _same_error(call, name):
-    with pytest.raises(Exception) as theirs:
-        call(F)
-    with pytest.raises(Exception) as ours:
-        call(reflosses)
-    assert type(ours.value) is type(theirs.value), (ours.value, theirs.value)
-    assert name in str(ours.value), str(ours.value)
-
-
 X, Y = torch.randn(3, 5, dtype=F64), torch.tensor([0, 4, 2])
 X4, Y3 = torch.randn(2, 5, 3, 4, dtype=F64), torch.zeros(2, 3, 4, dtype=torch.long)
 P, T = torch.rand(3, 5, dtype=F64), torch.rand(3, 5, dtype=F64)
@@ -226,7 +218,7 @@ NAMES = {"ce": "cross_entropy", "nll": "nll_loss", "bce": "binary_cross_entropy"
 @pytest.mark.parametrize("what,call,name,fn", [(w, c, n, NAMES[k]) for w, c, n, ks in ERRORS for k in ks.split()],
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_errors_match_torch(what, call, name, fn):
-    _same_error(lambda m: call(m, fn), name)
+    same_error(lambda m: call(m, fn), name)
 
 
 def test_negative_label_smoothing_is_rejected_though_torch_ignores_it():
