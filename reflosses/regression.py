@@ -43,15 +43,16 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tens
 
     Note:
         The gradient is ``sign(x - y)``: its size never shrinks near the target, and at
-        ``x == y`` it is 0. Integer inputs work with ``'none'`` and ``'sum'`` (the mean of an
-        integer tensor is an error, as in torch).
+        ``x == y`` it is 0. Integer inputs work with ``'none'`` and ``'sum'``, and with ``'mean'``
+        when ``weight`` is given (a true division); the plain mean of an integer tensor is an
+        error, as in torch.
     """
     check_reduction(reduction)
     if weight is not None:
         _check_weight(weight, input)
     input, target = check_same_size(input, target)
     loss = (input - target).abs()
-    if reduction == "mean" and not (loss.is_floating_point() or (weight is not None and weight.is_floating_point())):
+    if reduction == "mean" and weight is None and not loss.is_floating_point():
         raise RuntimeError(f"l1_loss: reduction='mean' needs a floating-point input or target, got {loss.dtype}")
     if weight is None:
         return reduce(loss, reduction)
@@ -112,10 +113,11 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
         outside, ``c = beta sign(d)`` and ``c (d - c/2) = beta (|d| - beta/2)``. Its derivative
         ``c + c' (d - c)`` is ``c`` everywhere (``d - c = 0`` wherever ``c' = 1``), so the gradient
         ``clamp(d / beta, -1, 1)`` is continuous and never exceeds 1; the second derivative is
-        ``1/beta`` inside, 0 outside. Nothing larger than ``beta`` is ever squared, so a huge
-        error cannot overflow. ``c / beta`` comes first: it is exactly 1 in size on the linear
-        pieces, and a tiny ``beta`` cannot underflow a product. ``beta = 0`` is exactly L1
-        (``c / beta`` would be ``0/0``, so it takes the L1 path).
+        ``1/beta`` inside, 0 outside. Nothing larger than ``beta`` is ever squared, so the
+        forward pass cannot overflow. ``c / beta`` comes first: it is exactly 1 in size on the
+        linear pieces, and a tiny ``beta`` cannot underflow a product. ``beta = 0`` is exactly L1
+        (``c / beta`` would be ``0/0``, so it takes the L1 path); so is a ``beta`` that rounds
+        to 0 in the input's dtype, and one that rounds to ``inf`` gives 0, as in torch.
         ``smooth_l1_loss(x, y, beta=b) == huber_loss(x, y, delta=b) / b``.
     """
     check_reduction(reduction)
@@ -124,13 +126,12 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
         raise RuntimeError(f"smooth_l1_loss: beta must be non-negative, got beta={beta}")
     input, target = check_same_size(input, target)
     d = input - target
-    if beta == 0:
+    beta_t = torch.tensor(beta, dtype=d.dtype, device=d.device)  # in d's dtype beta may round to 0 or inf
+    if beta_t == 0:
         return reduce(d.abs(), reduction)
-    if beta > torch.finfo(d.dtype).max:  # torch casts it to inf and returns nan
-        raise RuntimeError(f"smooth_l1_loss: beta={beta} does not fit in {d.dtype}")
-    c = d.clamp(-beta, beta)  # the gradient of the loss, times beta
+    c = d.clamp(-beta_t, beta_t)  # the gradient of the loss, times beta
     # c / beta * (d - c/2)  =  0.5 d^2 / beta  if |d| < beta,  else  |d| - 0.5 beta
-    return reduce(c / beta * (d - 0.5 * c), reduction)
+    return reduce(c / beta_t * (d - 0.5 * c), reduction)
 
 
 def huber_loss(
@@ -163,8 +164,8 @@ def huber_loss(
         outside, ``c = delta sign(d)`` and ``c (d - c/2) = delta (|d| - delta/2)``. Its
         derivative ``c + c' (d - c)`` is ``c`` everywhere: the gradient is
         ``clamp(d, -delta, delta)`` itself, continuous at the kink; the second derivative is 1
-        inside, 0 outside. Nothing larger than ``delta`` is ever squared, so a huge error gives
-        a finite loss. ``huber_loss(x, y, delta=b) == b * smooth_l1_loss(x, y, beta=b)``.
+        inside, 0 outside. Nothing larger than ``delta`` is ever squared: the loss overflows only
+        where ``delta * |d|`` does. ``huber_loss(x, y, delta=b) == b * smooth_l1_loss(x, y, beta=b)``.
     """
     check_reduction(reduction)
     _check_floating("huber_loss", input, target)
@@ -176,9 +177,8 @@ def huber_loss(
         _check_weight(weight, input)
     input, target = check_same_size(input, target.to(input.dtype))  # torch computes in input's dtype
     d = input - target
-    if delta > torch.finfo(d.dtype).max:  # torch casts it to inf and returns nan
-        raise RuntimeError(f"huber_loss: delta={delta} does not fit in {d.dtype}")
-    c = d.clamp(-delta, delta)  # the gradient of the loss
+    delta_t = torch.tensor(delta, dtype=d.dtype, device=d.device)  # in d's dtype delta may round to inf
+    c = d.clamp(-delta_t, delta_t)  # the gradient of the loss
     # c (d - c/2)  =  0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
     loss = c * (d - 0.5 * c)
     if weight is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
@@ -305,10 +306,44 @@ def test_errors_match_torch(what, call, name, loss):
         same_error(lambda m: call(m, loss), name)
 
 
+def _exact(loss: str, d: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Value and derivative of the loss at float64 errors ``d`` for a threshold ``t`` in [0, inf]."""
+    a = d.abs()
+    if loss == "smooth_l1_loss":
+        if t == 0:
+            return a, d.sign()
+        if t == math.inf:
+            return torch.zeros_like(d), torch.zeros_like(d)
+        return torch.where(a < t, 0.5 * a * a / t, a - 0.5 * t), (d / t).clamp(-1, 1)
+    if t == math.inf:
+        return 0.5 * d * d, d
+    return torch.where(a <= t, 0.5 * a * a, t * (a - 0.5 * t)), d.clamp(-t, t)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)  # torch computes half types in float32
+@pytest.mark.parametrize("threshold", [1e-330, 1e-310, 1e-300, 1e-46, 1e-45, 1e-8, 1e39, 1e300])
 @pytest.mark.parametrize("loss,arg", [("smooth_l1_loss", "beta"), ("huber_loss", "delta")])
-def test_threshold_beyond_the_dtype_is_an_error_not_nan(loss, arg):
-    """torch casts beta/delta = 1e39 to float32 inf and returns nan or inf; we refuse, naming it."""
-    x, y = torch.tensor([0.5, -2.0]), torch.zeros(2)
-    with pytest.raises(RuntimeError, match=arg):
-        getattr(reflosses, loss)(x, y, **{arg: 1e39})
-    assert getattr(reflosses, loss)(x.double(), y.double(), **{arg: 1e39}).isfinite()
+def test_thresholds_that_round_to_zero_or_inf_in_the_dtype(loss, arg, threshold, dtype):
+    """beta/delta is taken in the input's dtype, where it may round to 0 (SmoothL1 is then L1) or
+    to inf (the parabola everywhere). Finite errors get the exact loss and gradient of that
+    rounded threshold, and the value torch gives wherever torch's value is finite."""
+    d = torch.tensor([1.0, -2.0, 0.0, 3e4], dtype=dtype)
+    if loss == "huber_loss" and threshold == 0:  # 1e-330 is 0.0 already as a Python float
+        return same_error(lambda m: m.huber_loss(d, torch.zeros_like(d), delta=threshold), "delta")
+    x = d.clone().requires_grad_()
+    ours = getattr(reflosses, loss)(x, torch.zeros_like(d), reduction="none", **{arg: threshold})
+    (grad,) = torch.autograd.grad(ours.sum(), x)
+    t = torch.tensor(threshold, dtype=dtype).item()
+    value, slope = (v.to(dtype) for v in _exact(loss, d.double(), t))
+    torch.testing.assert_close(ours.detach(), value, rtol=1e-2, atol=0)
+    torch.testing.assert_close(grad, slope, rtol=1e-2, atol=0)
+    theirs = getattr(F, loss)(d, torch.zeros_like(d), reduction="none", **{arg: threshold})
+    finite = theirs.isfinite()
+    torch.testing.assert_close(ours.detach()[finite], theirs[finite], rtol=1e-2, atol=0)
+
+
+def test_integer_l1_with_integer_weight_takes_the_weighted_mean_like_torch():
+    x, y, w = torch.tensor([1, 2, 3]), torch.tensor([0, 2, 5]), torch.tensor([1, 2, 1])
+    for reduction in ("mean", "sum", "none"):
+        ours, theirs = reflosses.l1_loss(x, y, reduction, w), F.l1_loss(x, y, reduction=reduction, weight=w)
+        assert ours.dtype == theirs.dtype and torch.equal(ours, theirs), (reduction, ours, theirs)
