@@ -93,12 +93,23 @@ def normalise_code(source: str) -> list[tuple[int, str]]:
 
 
 def text_outputs(cell: dict) -> list[str]:
-    """stdout and text/plain outputs of a code cell, in order (images and HTML excluded)."""
-    out = []
+    """stdout and text/plain outputs of a code cell, in order (images and HTML excluded).
+
+    Consecutive stdout chunks are joined: the kernel may flush one print in two stream messages.
+    """
+    out: list[str] = []
+    stream = False
     for o in cell.get("outputs", []):
         if o["output_type"] == "stream" and o.get("name") == "stdout":
-            out.append("".join(o["text"]) if isinstance(o["text"], list) else o["text"])
-        elif o["output_type"] in ("execute_result", "display_data") and "text/plain" in o.get("data", {}):
+            text = "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
+            if stream:
+                out[-1] += text
+            else:
+                out.append(text)
+            stream = True
+            continue
+        stream = False
+        if o["output_type"] in ("execute_result", "display_data") and "text/plain" in o.get("data", {}):
             t = o["data"]["text/plain"]
             out.append("".join(t) if isinstance(t, list) else t)
     return out
