@@ -259,6 +259,20 @@ def test_titles_and_favicon(site):
     assert svg.lstrip().startswith("<svg") and "viewBox" in svg
 
 
+def test_no_line_break_inside_chinese_sentences(site):
+    """A source line break between two CJK characters must not reach the HTML: browsers draw it
+    as a space (the site extension's join_cjk_lines removes it)."""
+    cjk = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+    broken = re.compile(f"[{cjk}]\n[{cjk}]")
+    problems = []
+    for page in content_pages(site):
+        for p in soup(page).find_all("p"):
+            m = broken.search(p.get_text())
+            if m:
+                problems.append(f"{page.relative_to(site).as_posix()}: {m.group(0)!r} in {p.get_text()[:60]!r}")
+    assert not problems, "\n".join(problems[:20])
+
+
 def test_verification_page_in_both_languages(site):
     found = {lang_of(site, p): p for p in content_pages(site) if p.name == "verification.html"}
     assert set(found) == {"en", "zh"}

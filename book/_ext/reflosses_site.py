@@ -12,14 +12,18 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It does three thi
    for https://unpkg.com/thebe and a Binder configuration into every page).
 4. Chinese search: Sphinx's ``zh`` splitter uses jieba; we load a small user dictionary of the
    book's terms (so 交叉熵, 对数几率 ... stay whole words) and keep jieba quiet.
+5. A line break inside a Chinese sentence of the source is dropped: browsers draw it as a space,
+   which Chinese text does not have (``join_cjk_lines``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ConfigError
 
@@ -136,6 +140,28 @@ def disable_thebe(app: Sphinx, config) -> None:
                 app.disconnect(listener.id)
 
 
+CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # CJK punctuation, ideographs, full width
+VERBATIM = (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.raw)
+
+
+def join_cjk_lines(app: Sphinx, doctree: nodes.document) -> None:
+    """Drop soft line breaks between two CJK characters in running text (never in code or math).
+
+    MyST turns each line break inside a paragraph into a text node holding just ``"\\n"``.
+    """
+    for parent in list(doctree.findall(nodes.TextElement)):
+        if isinstance(parent, VERBATIM):
+            continue
+        texts = [k.astext() for k in parent.children]
+        for i, t in enumerate(texts):  # by position: Text nodes compare equal as strings
+            if isinstance(parent[i], nodes.Text) and t.strip(" \t") == "\n":
+                before = next((x for x in reversed(texts[:i]) if x), "")  # MyST leaves empty Text nodes
+                after = next((x for x in texts[i + 1:] if x), "")
+                if before and after and CJK.match(before[-1]) and CJK.match(after[0]):
+                    parent[i] = nodes.Text("")
+                    texts[i] = ""
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", check_config)
     app.connect("config-inited", disable_thebe)
@@ -143,4 +169,5 @@ def setup(app: Sphinx) -> dict:
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
     app.connect("build-finished", copy_mathjax)
+    app.connect("doctree-read", join_cjk_lines)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
