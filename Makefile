@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check reflosses tests benchmarks
+	$(VENV)/bin/ruff check reflosses tests benchmarks book/_ext
 
 clean:
 	rm -rf book/_build
