@@ -142,3 +142,26 @@ def test_ruff_is_clean():
     out = subprocess.run([str(ruff), "check", "reflosses", "tests", "benchmarks", "book/_ext"], cwd=root,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_facts_the_appendix_states_about_the_excluded_classes():
+    """book/*/appendix/not_covered.md explains each exclusion with facts about torch; check them."""
+    import warnings
+
+    nn = torch.nn
+    asm = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4], div_value=4.0)
+    assert not issubclass(nn.AdaptiveLogSoftmaxWithLoss, nn.modules.loss._Loss)
+    assert [name for name, _ in asm.named_children()] == ["head", "tail"]
+    out = asm(torch.randn(3, 8, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 5, 9]))
+    assert out._fields == ("output", "loss") and torch.allclose(out.loss, -out.output.mean())
+
+    lce = nn.LinearCrossEntropyLoss(8, 10)
+    assert [name for name, _ in lce.named_children()] == ["linear"]
+    x, y = torch.randn(5, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 3, 9, 2, 2])
+    torch.testing.assert_close(lce(x, y), F.cross_entropy(F.linear(x, lce.linear.weight), y))
+
+    assert issubclass(nn.NLLLoss2d, nn.NLLLoss)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nn.NLLLoss2d()
+    assert any(issubclass(w.category, FutureWarning) and "NLLLoss" in str(w.message) for w in caught)
