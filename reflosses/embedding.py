@@ -244,7 +244,7 @@ def multi_margin_loss(
         raise RuntimeError(f"multi_margin_loss: target out of range: class indices must lie in [0, {C - 1}]")
     x, y = input.reshape(N, C), target.reshape(N, 1)
     # h_ni = max(0, margin - x_n[y_n] + x_ni)^p
-    h = (margin - x.gather(1, y) + x).clamp(min=0) ** p
+    h = (margin - x.gather(1, y) + x).relu() ** p  # relu: no gradient at exactly 0, as in torch
     if weight is not None:
         h = h * weight[y]
     # the target class itself is not a competitor
@@ -291,7 +291,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean
     listed, idx = listed[:, :K], t[:, :K].clamp(min=0)  # (N, K)
     is_target = ((idx.unsqueeze(-1) == torch.arange(C, device=x.device)) & listed.unsqueeze(-1)).any(1)  # (N, C)
     # h_nji = max(0, 1 - (x_n[j] - x_n[i])) for listed j and non-target i
-    h = (1 - x.gather(1, idx).unsqueeze(-1) + x.unsqueeze(1)).clamp(min=0)  # (N, K, C)
+    h = (1 - x.gather(1, idx).unsqueeze(-1) + x.unsqueeze(1)).relu()  # (N, K, C); no gradient at 0, as in torch
     h = torch.where(listed.unsqueeze(-1) & ~is_target.unsqueeze(1), h, 0.0)
     loss = (h.sum((1, 2)) / C).reshape(input.shape[:-1] if input.dim() == 2 else ())
     return reduce(loss, reduction)
@@ -317,22 +317,21 @@ def multilabel_soft_margin_loss(
         A scalar, or ``input.shape[:-1]`` with ``reduction='none'``.
 
     Note:
-        ``log sigmoid(x) = min(x, 0) - log1p(exp(-|x|))`` never overflows, so logits of any
-        size are safe (unlike :func:`soft_margin_loss`). It equals
+        ``-log sigmoid(x) = softplus(-x) = logaddexp(0, -x)`` never overflows, so logits of any
+        size are safe (unlike :func:`soft_margin_loss`), and it is smooth at ``x = 0``: a
+        piecewise form such as ``min(x, 0) - log1p(exp(-|x|))`` gets autograd's gradient at 0
+        wrong (1 instead of 1/2), since each piece has a kink there. It equals
         ``binary_cross_entropy_with_logits`` averaged over classes.
     """
     check_reduction(reduction)
     if input.dim() == 0:
         raise IndexError("multilabel_soft_margin_loss: input must have a class dimension (C) or (N, C), got a 0-dim input")
 
-    def log_sigmoid(z: Tensor) -> Tensor:
-        # log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|))
-        return z.clamp(max=0) - torch.log1p(torch.exp(-z.abs()))
-
     check_broadcast("multilabel_soft_margin_loss", input=input, target=target,
                      **({} if weight is None else {"weight": weight}))
-    # l_nc = -(y log sigmoid(x) + (1 - y) log sigmoid(-x))
-    loss = -(target * log_sigmoid(input) + (1 - target) * log_sigmoid(-input))
+    zero = torch.zeros_like(input)
+    # l_nc = -(y log sigmoid(x) + (1 - y) log sigmoid(-x)) = y softplus(-x) + (1 - y) softplus(x)
+    loss = target * torch.logaddexp(zero, -input) + (1 - target) * torch.logaddexp(zero, input)
     if weight is not None:
         loss = loss * weight
     return reduce(loss.sum(-1) / input.size(-1), reduction)
