@@ -5,7 +5,7 @@
 
 Both implementations run on the same inputs, single-threaded (torch.set_num_threads(1)) so
 that the comparison does not depend on how many cores are free. Each measurement is the
-median of torch.utils.benchmark.Timer.blocked_autorange after a warm-up call, the best of two
+median of torch.utils.benchmark.Timer.blocked_autorange after a warm-up call, the best of three
 interleaved rounds (torch, reflosses, torch, reflosses). "forward +
 backward" computes the loss and its gradient with respect to every floating-point input
 (torch.autograd.grad); "forward" computes the loss alone under torch.no_grad().
@@ -31,7 +31,7 @@ CTC = dict(T=100, N=32, C=30, S=30)
 
 # Loss -> (size shown in the table, aim as a ratio reflosses / torch, what the aim is based on)
 AIM_ELEMENTWISE, AIM_CLASSES = 2.0, 3.0
-ROUNDS = 2
+ROUNDS = 3
 
 
 def _inputs(name: str, g: torch.Generator) -> tuple[str, tuple, dict, float | None, tuple[int, ...]]:
@@ -180,7 +180,7 @@ def _markdown(rows: list, min_run_time: float) -> str:
         f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.system()} {platform.machine()}",
         f"- CPU: {_cpu_name()}; **one thread** (`torch.set_num_threads(1)`) for both implementations",
         f"- run at {now}; median of `torch.utils.benchmark.Timer.blocked_autorange(min_run_time={min_run_time})`"
-        " after one warm-up call, best of two interleaved rounds; float32 inputs, default arguments unless the size column says otherwise",
+        " after one warm-up call, best of three interleaved rounds; float32 inputs, default arguments unless the size column says otherwise",
         "- *fwd+bwd*: the loss (default reduction) and `torch.autograd.grad` w.r.t. the predictions (not the"
         " targets);"
         " *fwd*: the loss alone under `torch.no_grad()`",
