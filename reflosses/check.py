@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 import reflosses
 
-from ._cases import Case, all_cases
+from ._cases import Case, all_cases, on_a_grid
 
 DTYPES = (torch.float64, torch.float32)
 
@@ -87,14 +87,15 @@ def compare(case: Case, dtype: torch.dtype = torch.float64, seed: int = 0) -> Re
 
 
 def run_all(seeds: tuple[int, ...] = (0, 1)) -> list[Result]:
-    """Every case, in float64 and float32, for each seed; the worst seed is kept per case."""
+    """Every case, in float64 and float32, and on a grid of exact zeros and ties in float64
+    (:func:`on_a_grid`), for each seed; the worst seed is kept per case."""
     results = []
-    for case in all_cases():
-        for dtype in DTYPES:
-            runs = [compare(case, dtype, s) for s in seeds]
-            failed = [r for r in runs if not r.ok]
-            worst = failed[0] if failed else max(runs, key=lambda r: (r.value_err, r.grad_err))
-            results.append(worst)
+    runs_of = [(case, dtype) for case in all_cases() for dtype in DTYPES]
+    runs_of += [(on_a_grid(case), torch.float64) for case in all_cases()]
+    for case, dtype in runs_of:
+        runs = [compare(case, dtype, s) for s in seeds]
+        failed = [r for r in runs if not r.ok]
+        results.append(failed[0] if failed else max(runs, key=lambda r: (r.value_err, r.grad_err)))
     return results
 
 
@@ -127,7 +128,8 @@ def table(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     results = run_all()
     print(f"reflosses {reflosses.__version__} against torch {torch.__version__} "
-          f"({len(results)} runs: every case in float64 and float32, values and gradients)")
+          f"({len(results)} runs: every case in float64 and float32, and on a grid of exact zeros and ties;"
+          " values and gradients)")
     print(table(results))
     failed = sum(not r.ok for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")

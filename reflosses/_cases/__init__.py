@@ -7,7 +7,7 @@ otherwise, the loss is called as ``fn(**tensors, **kwargs)`` (keyword names are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -38,3 +38,20 @@ def all_cases() -> list[Case]:
     from . import classification, distributions, embedding, regression, sequence
 
     return [c for m in (regression, classification, distributions, embedding, sequence) for c in m.CASES]
+
+
+def on_a_grid(case: Case, step: float = 0.5) -> Case:
+    """``case`` with every floating-point input rounded to a multiple of ``step``.
+
+    Random inputs never land exactly on a kink; rounded ones give exact zeros, ties and hinges
+    sitting on their margin, where a formula whose pieces each have a kink at the same point
+    (``min(x, 0) - log1p(exp(-|x|))``, say) gets autograd's gradient wrong. For
+    ``binary_cross_entropy`` only values are compared: at p = 0 or 1 torch's hand-written
+    backward is not the gradient of its clamped formula (see its docstring).
+    """
+    def make(g: torch.Generator, dtype: torch.dtype) -> dict[str, Tensor]:
+        return {k: (v / step).round() * step if isinstance(v, Tensor) and v.is_floating_point() else v
+                for k, v in case.make(g, dtype).items()}
+
+    grad = () if case.loss == "binary_cross_entropy" else case.grad
+    return replace(case, make=make, grad=grad, label=f"{case.label}, inputs on a {step} grid")
