@@ -317,6 +317,14 @@ def test_exercise_solutions_are_hidden(nb_path):
             assert _src(c).lstrip().startswith(":::{dropdown}"), f"solution text outside a dropdown: {_src(c)[:60]}"
 
 
+@pytest.mark.parametrize("nb_path", _pages(ZH, ".ipynb"), ids=_rel)
+def test_zh_notebooks_label_their_code_toggles_in_chinese(nb_path):
+    """MyST-NB's "Show code cell content" toggle is configured per file (metadata "mystnb")."""
+    prompts = _nb(nb_path)["metadata"].get("mystnb", {})
+    for key in ("code_prompt_show", "code_prompt_hide"):
+        assert re.search(r"[\u4e00-\u9fff]", prompts.get(key, "")), f"metadata mystnb.{key} must be Chinese"
+
+
 def test_every_toc_entry_exists():
     missing = [e for e in toc_files() if _toc_path(e) is None]
     assert missing == []
