@@ -273,6 +273,20 @@ def test_no_line_break_inside_chinese_sentences(site):
     assert not problems, "\n".join(problems[:20])
 
 
+def test_no_unrendered_markdown_emphasis(site):
+    """A literal ** in running text means emphasis that did not parse: in CommonMark a closing
+    ** right after Chinese punctuation and before a Chinese character (**标题：**正文) is not
+    a closing delimiter. Put the punctuation outside (**标题**：正文)."""
+    problems = []
+    for page in content_pages(site):
+        for el in soup(page).find_all(["p", "li", "td", "dd", "h1", "h2", "h3"]):
+            for code in el.find_all(["code", "pre", "span"], class_=re.compile("pre|literal|highlight|math")):
+                code.decompose()
+            if "**" in el.get_text():
+                problems.append(f"{page.relative_to(site).as_posix()}: {el.get_text()[:80]!r}")
+    assert not problems, "\n".join(problems[:20])
+
+
 def test_verification_page_in_both_languages(site):
     found = {lang_of(site, p): p for p in content_pages(site) if p.name == "verification.html"}
     assert set(found) == {"en", "zh"}
