@@ -90,8 +90,8 @@ def run_all(seeds: tuple[int, ...] = (0, 1)) -> list[Result]:
     """Every case, in float64 and float32, and on a grid of exact zeros and ties in float64
     (:func:`on_a_grid`), for each seed; the worst seed is kept per case."""
     results = []
-    runs_of = [(case, dtype) for case in all_cases() for dtype in DTYPES]
-    runs_of += [(on_a_grid(case), torch.float64) for case in all_cases()]
+    cases = all_cases()
+    runs_of = [(case, dtype) for case in cases for dtype in DTYPES] + [(on_a_grid(c), torch.float64) for c in cases]
     for case, dtype in runs_of:
         runs = [compare(case, dtype, s) for s in seeds]
         failed = [r for r in runs if not r.ok]

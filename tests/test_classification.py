@@ -16,7 +16,6 @@ import reflosses
 F64 = torch.float64
 
 
-
 # ---------------------------------------------------------------- random shapes and values
 
 @settings(max_examples=20, deadline=None)

@@ -18,7 +18,6 @@ DTYPES = (torch.float64, torch.float32)
 D = torch.float64
 
 
-
 def test_exported():
     assert reflosses.kl_div is kl_div and reflosses.gaussian_nll_loss is gaussian_nll_loss
     assert reflosses.poisson_nll_loss is poisson_nll_loss

@@ -18,7 +18,6 @@ DTYPES = (torch.float64, torch.float32)
 D = torch.float64
 
 
-
 def _t(*rows, dtype=D):
     return torch.tensor(rows if len(rows) > 1 else rows[0], dtype=dtype)
 

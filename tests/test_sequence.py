@@ -16,7 +16,6 @@ from reflosses.sequence import ctc_loss
 DTYPES = (torch.float64, torch.float32)
 
 
-
 # --- brute force: sum the probability of every path that collapses to the target -------------
 
 
