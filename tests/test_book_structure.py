@@ -325,6 +325,17 @@ def test_zh_notebooks_label_their_code_toggles_in_chinese(nb_path):
         assert re.search(r"[\u4e00-\u9fff]", prompts.get(key, "")), f"metadata mystnb.{key} must be Chinese"
 
 
+@pytest.mark.parametrize("nb_path", [p for p in NOTEBOOKS if p.parent.name not in ("en", "zh", "appendix")],
+                         ids=_rel)
+def test_chapters_have_the_eleven_sections_the_index_promises(nb_path):
+    """book/en/index.md says every chapter has "the same eleven sections", book/zh/index.md 十一节."""
+    lang = nb_path.relative_to(BOOK).parts[0]
+    index = (BOOK / lang / "index.md").read_text(encoding="utf-8")
+    assert ("eleven sections" if lang == "en" else "十一节") in index
+    markdown = "\n".join(_src(c) for c in _nb(nb_path)["cells"] if c["cell_type"] == "markdown")
+    assert heading_counts(markdown).get(2, 0) == 11
+
+
 def test_every_toc_entry_exists():
     missing = [e for e in toc_files() if _toc_path(e) is None]
     assert missing == []

@@ -301,7 +301,7 @@ def test_verification_page_states_the_tolerances_of_the_code():
     import inspect
 
     from reflosses import check
-    from reflosses._cases import Case
+    from reflosses._cases import Case, on_a_grid
 
     defaults = {f.name: f.default for f in dataclasses.fields(Case)}
     source = inspect.getsource(check.compare)
@@ -311,6 +311,8 @@ def test_verification_page_states_the_tolerances_of_the_code():
         assert f"| `float64` | `{defaults['rtol64']:g}` | `{defaults['rtol64']:g}` × 100 |" in text, lang
         assert f"| `float32` | `{defaults['rtol32']:g}` | `{defaults['rtol32']:g}` × 10 |" in text, lang
         assert "--nbval --nbval-current-env" in text
+        step = inspect.signature(on_a_grid).parameters["step"].default
+        assert f"{step:g}" in text and "float64" in text, lang  # the grid runs' step
     assert "--nbval --nbval-current-env" in (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
