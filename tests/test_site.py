@@ -313,6 +313,11 @@ def test_verification_page_states_the_tolerances_of_the_code():
         assert "--nbval --nbval-current-env" in text
         step = inspect.signature(on_a_grid).parameters["step"].default
         assert f"{step:g}" in text and "float64" in text, lang  # the grid runs' step
+        assert ("with two seeds" if lang == "en" else "两个随机种子") in text
+    assert inspect.signature(check.run_all).parameters["seeds"].default == (0, 1)
+    assert "torch==2.13.0" in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    for lang in ("en", "zh"):
+        assert "torch==2.13.0" in (ROOT / "book" / lang / "verification.md").read_text(encoding="utf-8")
     assert "--nbval --nbval-current-env" in (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
