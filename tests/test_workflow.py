@@ -82,6 +82,20 @@ def test_ci_installs_the_browser_and_cjk_fonts():
     assert "apt-get install" in run and "chromium" in run and "fonts-noto-cjk" in run
 
 
+def test_ci_browser_check_gives_one_answer():
+    """`.ci/run`'s check for Chromium and the CJK fonts runs under `set -euo pipefail` and must give
+    the same answer every time, the answer Python reads off the machine. (A `grep -q` after
+    `fc-list` made it fail about one time in two with the font installed: grep quits at the first
+    match and fc-list dies of SIGPIPE.)"""
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    definition = next(line for line in run.splitlines() if line.startswith("have_browser()"))
+    script = f"set -euo pipefail\n{definition}\nfor i in $(seq 40); do if have_browser; then echo 1; else echo 0; fi; done"
+    answers = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    fonts = subprocess.run(["fc-list"], capture_output=True, text=True).stdout if shutil.which("fc-list") else ""
+    expected = "1" if Path("/usr/bin/chromium").exists() and "noto sans cjk" in fonts.lower() else "0"
+    assert answers == [expected] * 40
+
+
 def test_pages_deploy_only_from_main_with_the_right_permissions():
     doc = load(ROOT / ".github" / "workflows" / "ci.yml")
     test, deploy = doc["jobs"]["test"], doc["jobs"]["deploy"]
