@@ -183,7 +183,7 @@ def gaussian_nll_loss(
     # straight-through clamp: value max(var, eps), gradient as if there were no clamp
     var = var + (var.clamp(min=eps) - var).detach()
     # loss = 0.5 (log var + (x - y)^2 / var)
-    loss = 0.5 * (torch.log(var) + (input - target).square() / var)
+    loss = 0.5 * (torch.log(var) + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * _LOG_2PI
     return reduce(loss, reduction)

@@ -82,7 +82,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Ten
     if weight is not None:
         _check_weight(weight, input)
     input, target = check_same_size(input, target)
-    loss = (input - target).square()  # square(), not ** 2: same numbers, cheaper backward
+    loss = (input - target) ** 2
     if weight is None:
         return reduce(loss, reduction)
     return weighted_mean(loss * weight, weight, reduction)
