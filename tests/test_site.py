@@ -173,8 +173,9 @@ def test_mathjax_is_the_packaged_copy(site, chapter):
     target = urlsplit(urljoin(chapter.as_uri(), scripts[0]))
     assert Path(unquote(target.path)) == local / "MathJax.js"
     assert target.query == "config=TeX-AMS-MML_HTMLorMML-full"
-    config = soup(chapter).find("script", type="text/x-mathjax-config")
-    assert config is not None and '"webFont": "STIX-Web"' in config.string  # the fonts the package ships
+    configs = [c.string for c in soup(chapter).find_all("script", type="text/x-mathjax-config")]
+    assert any('"webFont": "STIX-Web"' in c for c in configs)  # the fonts the package ships
+    assert any("postfilterHooks" in c for c in configs)  # displayed formulas are not line-broken
 
 
 def load_search_index(site: Path) -> dict:
@@ -419,6 +420,7 @@ PAGE_STATE = """() => {
     untypeset: math.filter(e => !e.querySelector('.MathJax, .MathJax_Display')).length,
     errors: [...document.querySelectorAll('.MathJax_Error, .merror, .noError')].map(e => e.textContent),
     images: [...document.images].map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]),
+    width: document.documentElement.scrollWidth,  // wider than the viewport: the page scrolls sideways
   };
 }"""
 
@@ -433,8 +435,10 @@ def page_url(server: str, site: Path, path: Path) -> str:
     return server + path.relative_to(site).as_posix()
 
 
-def crawl(urls: list[str], origin: str, profile: Path, tabs: int = 3) -> dict[str, tuple[list[str], dict]]:
-    """Open every url in Chromium, ``tabs`` at a time; per url: (problems seen, PAGE_STATE).
+def crawl(urls: list[str], origin: str, profile: Path, tabs: int = 3, width: int = 1280, height: int = 800,
+          ) -> dict[str, tuple[list[str], dict]]:
+    """Open every url in Chromium, ``tabs`` at a time, in a ``width`` x ``height`` viewport; per url:
+    (problems seen, PAGE_STATE).
 
     MathJax 2 typesets a chapter in about a second, so the pages are spread over a few tabs of a
     second browser driven by Playwright's async API in its own thread (the sync API of the other
@@ -451,7 +455,7 @@ def crawl(urls: list[str], origin: str, profile: Path, tabs: int = 3) -> dict[st
         async with async_playwright() as pw:
             context = await pw.chromium.launch_persistent_context(
                 str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 800}, service_workers="block")
+                viewport={"width": width, "height": height}, service_workers="block")
             queue: asyncio.Queue[str] = asyncio.Queue()
             for url in urls:
                 queue.put_nowait(url)
@@ -518,6 +522,44 @@ def test_every_page_loads_cleanly_with_math_and_images(site, server, browser_con
         problems += [f"{rel}: image not loaded: {src}" for src, ok in state["images"] if not ok]
     assert len(pages) > 3 and math_pages > 0
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", [320, 360])
+def test_no_page_scrolls_sideways_on_a_phone(site, server, browser_context, tmp_path, width):
+    """At the widths of small phones every page fits: long inline code and one-word headings
+    break, wide display formulas scroll inside their own box (reflosses.css). 360 px is the
+    common small Android width, 320 px the smallest iPhone."""
+    urls = {page_url(server, site, path): path.relative_to(site).as_posix() for path in content_pages(site)}
+    results = crawl(list(urls), server, tmp_path / "phone-profile", tabs=(os.cpu_count() or 2) + 1,
+                    width=width, height=740)
+    wide = {rel: results[url][1]["width"] for url, rel in urls.items() if results[url][1]["width"] > width}
+    assert not wide, f"pages wider than {width} px: {wide}"
+
+
+def test_a_displayed_formula_is_not_broken_on_a_phone(site, server, browser_context, watch):
+    """MathJax breaks inline formulas to fit a phone but not displayed ones (reflosses_site.py,
+    DISPLAY_NO_BREAKS): L1's reduction formula `L = {cases}` keeps its desktop height at 320 px
+    (broken, `L` and `=` would each take a line above the cases) and scrolls in its own box."""
+    site_page = site / "book" / "en" / "regression" / "l1_loss.html"
+    if not site_page.is_file():
+        pytest.skip("no L1 chapter in the build")
+    p = watch.attach(browser_context.new_page())
+    try:
+        for path in (site_page, twin_path(site, site_page)):
+            heights = []
+            for width in (1280, 320):
+                p.set_viewport_size({"width": width, "height": 800})
+                open_page(p, page_url(server, site, path))
+                heights.append(p.evaluate("""() => [...document.querySelectorAll('div.math')]
+                    .filter(d => d.textContent.includes("reduction='sum'"))
+                    .map(d => d.querySelector('.MathJax_Display').getBoundingClientRect().height)"""))
+            desktop, phone = heights
+            assert len(desktop) == 1, f"{path.name}: expected one reduction formula, found {len(desktop)}"
+            assert abs(phone[0] - desktop[0]) <= 2, f"{path}: {desktop[0]:.0f} px high on a desktop, {phone[0]:.0f} on a phone"
+            assert p.evaluate("() => document.documentElement.scrollWidth") <= 320
+    finally:
+        p.close()
+    assert not watch.problems, "\n".join(watch.problems)
 
 
 def test_math_rendered_on_a_chapter(site, server, page, chapter):

@@ -14,6 +14,9 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It does three thi
    book's terms (so 交叉熵, 对数几率 ... stay whole words) and keep jieba quiet.
 5. A line break inside a Chinese sentence of the source is dropped: browsers draw it as a space,
    which Chinese text does not have (``join_cjk_lines``).
+6. MathJax breaks long inline formulas to fit a phone, but never a displayed one: a display
+   breaks badly (``L =`` alone on a line above its cases) and scrolls sideways instead
+   (``DISPLAY_NO_BREAKS``; the scrolling box is in ``_static/reflosses.css``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,20 @@ from sphinx.errors import ConfigError
 HERE = Path(__file__).resolve().parent
 USERDICT = HERE / "jieba_userdict.txt"
 MATHJAX_DIR = "mathjax"  # under _static/
+# Run by MathJax 2 at start-up (a ``text/x-mathjax-config`` block may hold any script): every
+# operator of a displayed formula gets ``linebreak="nobreak"``, so the automatic line breaking set
+# in ``mathjax2_config`` applies to inline formulas only.
+DISPLAY_NO_BREAKS = """\
+MathJax.Hub.Register.StartupHook("TeX Jax Ready", function () {
+  function noBreaks(node) {
+    if (!node || typeof node !== "object") { return; }
+    if (node.type === "mo") { node.linebreak = "nobreak"; }
+    (node.data || []).forEach(noBreaks);
+  }
+  MathJax.InputJax.TeX.postfilterHooks.Add(function (data) {
+    if (data.display) { noBreaks(data.math.root); }
+  });
+});"""
 LANGS = {"en": ("zh", "中文", "zh-CN"), "zh": ("en", "English", "en")}
 
 
@@ -169,5 +186,6 @@ def setup(app: Sphinx) -> dict:
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
     app.connect("build-finished", copy_mathjax)
+    app.add_js_file(None, body=DISPLAY_NO_BREAKS, type="text/x-mathjax-config")
     app.connect("doctree-read", join_cjk_lines)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
