@@ -260,6 +260,55 @@ def test_titles_and_favicon(site):
     assert svg.lstrip().startswith("<svg") and "viewBox" in svg
 
 
+# The theme's interface words, as they stand on the English pages.
+UI_WORDS = {"Contents", "Search", "Back to top", "Skip to main content", "previous", "next"}
+UI_LABELS = {"Search this book...", "Download this page", "Print to PDF", "Color mode", "Link to this heading",
+             "Toggle primary sidebar", "Toggle secondary sidebar", "next page", "previous page"}
+
+
+def interface_words(page: Path) -> set[str]:
+    """The English interface words and labels found on a page, outside its article."""
+    doc = soup(page)
+    labels = {v for tag in doc.find_all(True) for k in ("title", "aria-label", "placeholder")
+              if isinstance(v := tag.get(k), str) and v in UI_LABELS}
+    article = doc.find("article", class_="bd-article")
+    if article is not None:
+        article.decompose()
+    words = {t.strip() for t in doc.find_all(string=True) if t.strip() in UI_WORDS}
+    return labels | words
+
+
+def test_chinese_pages_speak_chinese_around_the_text(site):
+    """The theme's own words (Contents, Search, previous / next, tooltips) are Chinese on the
+    Chinese pages (reflosses_site.localise_zh_pages) and stay English on the English ones;
+    code in the article is never touched."""
+    problems, english = [], 0
+    for page in content_pages(site):
+        found = interface_words(page)
+        if lang_of(site, page) == "zh":
+            if found:
+                problems.append(f"{page.relative_to(site).as_posix()}: {sorted(found)}")
+            text = page.read_text(encoding="utf-8")
+            for zh in ("目录", "回到顶部", "搜索"):
+                assert zh in text, f"{page.name}: no {zh}"
+        elif lang_of(site, page) == "en":
+            english += 1
+            assert {"Contents", "Back to top", "Link to this heading"} <= found, page
+    assert english and not problems, "\n".join(problems)
+
+
+def test_localise_leaves_the_article_alone():
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from reflosses_site import localise
+
+    page = ('<button title="Search">Search</button><article class="bd-article"><span>next</span>'
+            '<a title="Link to this heading">#</a></article><p class="prev-next-subtitle">next</p>')
+    assert localise(page) == ('<button title="搜索">搜索</button><article class="bd-article"><span>next</span>'
+                              '<a title="本节链接">#</a></article><p class="prev-next-subtitle">下一页</p>')
+    with pytest.raises(ValueError, match="bd-article"):
+        localise("<main>no article</main>")
+
+
 def test_no_line_break_inside_chinese_sentences(site):
     """A source line break between two CJK characters must not reach the HTML: browsers draw it
     as a space (the site extension's join_cjk_lines removes it)."""
@@ -571,6 +620,17 @@ def test_a_displayed_formula_is_not_broken_on_a_phone(site, server, browser_cont
     finally:
         p.close()
     assert not watch.problems, "\n".join(watch.problems)
+
+
+def test_one_search_box_on_a_wide_screen(site, server, page, chapter):
+    """pydata-sphinx-theme's own top bar with a second search field is switched off
+    (reflosses_site.theme_options): on a desktop the sidebar's search box is the only one."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_page(page, page_url(server, site, chapter))
+    visible = page.evaluate("""() => [...document.querySelectorAll('.search-button-field')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height > 0).length""")
+    assert visible == 1
+    assert page.evaluate("() => document.querySelector('#pst-header').getBoundingClientRect().height") == 0
 
 
 def test_math_rendered_on_a_chapter(site, server, page, chapter):

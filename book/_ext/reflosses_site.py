@@ -1,6 +1,6 @@
 """Local Sphinx extension for the reflosses site: self-contained MathJax, a language switch, jieba.
 
-Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It does three things:
+Loaded through ``sphinx.local_extensions`` in ``_config.yml``. What it does:
 
 1. MathJax is served from the site itself. The files come from the pinned PyPI package
    ``jupyter-server-mathjax`` (MathJax 2.7), copied into ``_static/mathjax/`` after the HTML
@@ -17,6 +17,8 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It does three thi
 6. MathJax breaks long inline formulas to fit a phone, but never a displayed one: a display
    breaks badly (``L =`` alone on a line above its cases) and scrolls sideways instead
    (``DISPLAY_NO_BREAKS``; the scrolling box is in ``_static/reflosses.css``).
+7. The theme's own words (Contents, Search, Back to top, previous / next, tooltips) are in
+   Chinese on the Chinese pages (``localise_zh_pages``): Sphinx builds in one language only.
 """
 
 from __future__ import annotations
@@ -47,6 +49,22 @@ MathJax.Hub.Register.StartupHook("TeX Jax Ready", function () {
     if (data.display) { noBreaks(data.math.root); }
   });
 });"""
+# The theme's interface words on the Chinese pages. Text is replaced only outside the article (a
+# code cell may well print "next"); tooltips and labels everywhere (every heading's link has one).
+ZH_TEXT = {
+    "Contents": "目录", "Search": "搜索", "Back to top": "回到顶部", "Skip to main content": "跳到正文",
+    "previous": "上一页", "next": "下一页", "By The reflosses authors": "作者：reflosses 项目组",
+}
+ZH_ATTRS = {
+    "Search": "搜索", "Search this book...": "在本书中搜索……", "Download this page": "下载本页",
+    "Download source file": "下载源文件", "Print to PDF": "打印为 PDF", "Color mode": "配色",
+    "Light": "浅色", "Dark": "深色", "System Settings": "跟随系统", "Toggle primary sidebar": "显示或隐藏目录栏",
+    "Toggle secondary sidebar": "显示或隐藏本页目录", "Link to this heading": "本节链接",
+    "On this page": "本页目录", "Source repository": "源代码仓库", "Site navigation": "全书导航",
+    "Index": "索引", "Main": "正文", "Page": "本页", "Version warning": "版本提示",
+    "Toggle hidden content": "显示或隐藏", "previous page": "上一页", "next page": "下一页",
+}
+ZH_SCRIPTS = {"'Click to show'": "'点击展开'", "'Click to hide'": "'点击收起'"}  # sphinx-togglebutton's hints
 LANGS = {"en": ("zh", "中文", "zh-CN"), "zh": ("en", "English", "en")}
 
 
@@ -135,11 +153,39 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
 
 
+def localise(html: str) -> str:
+    """The Chinese version of a page's interface words (``ZH_TEXT``, ``ZH_ATTRS``, ``ZH_SCRIPTS``)."""
+    start, end = html.find('<article class="bd-article"'), html.rfind("</article>")
+    if start < 0 or end < start:
+        raise ValueError("no <article class=\"bd-article\"> in the page: has the theme changed?")
+    parts = [html[:start], html[start:end], html[end:]]
+    for i in (0, 2):
+        for en, zh in ZH_TEXT.items():
+            parts[i] = re.sub(r"(>\s*)" + re.escape(en) + r"(\s*<)", r"\g<1>" + zh + r"\g<2>", parts[i])
+        for en, zh in ZH_SCRIPTS.items():
+            parts[i] = parts[i].replace(en, zh)
+    html = "".join(parts)
+    for en, zh in ZH_ATTRS.items():
+        html = re.sub(r'((?:title|aria-label|data-bs-title|placeholder)=")' + re.escape(en) + '"',
+                      r"\g<1>" + zh + '"', html)
+    return html
+
+
+def localise_zh_pages(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in (Path(app.outdir) / "book" / "zh").rglob("*.html"):
+        page.write_text(localise(page.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def theme_options(app: Sphinx, config) -> None:
     """Header: the language button takes the place of the theme's full-screen button, which
-    adds little and pushes the header past a phone's width."""
+    adds little and pushes the header past a phone's width. pydata-sphinx-theme (0.17) also puts a
+    search field in a top bar of its own on wide screens, which sphinx-book-theme does not expect:
+    a second search box that hides half of the sidebar's. The sidebar keeps the one search box."""
     options = config.html_theme_options
     options.setdefault("use_fullscreen_button", False)
+    options.setdefault("navbar_persistent", [])
 
 
 def disable_thebe(app: Sphinx, config) -> None:
@@ -186,6 +232,7 @@ def setup(app: Sphinx) -> dict:
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", localise_zh_pages)
     app.add_js_file(None, body=DISPLAY_NO_BREAKS, type="text/x-mathjax-config")
     app.connect("doctree-read", join_cjk_lines)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
