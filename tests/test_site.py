@@ -584,15 +584,16 @@ def test_no_page_scrolls_sideways_on_a_phone(site, server, browser_context, tmp_
     """At the widths of small phones every page fits: long inline code and one-word headings
     break, wide display formulas scroll inside their own box (reflosses.css). Pages load at
     320 px (the smallest iPhone) and are measured again at 360 px (the common small Android)."""
+    first, *others = widths = (320, 360)
     urls = {page_url(server, site, path): path.relative_to(site).as_posix() for path in content_pages(site)}
     results = crawl(list(urls), server, tmp_path / "phone-profile", tabs=(os.cpu_count() or 2) + 1,
-                    width=320, height=740, also=(360,))
+                    width=first, height=740, also=tuple(others))
     wide = {}
     for url, rel in urls.items():
         state = results[url][1]
-        for width, measured in ((320, state["width"]), (360, state["widths"][360])):
-            if measured > width:
-                wide[f"{rel} at {width} px"] = measured
+        measured = {first: state["width"], **state["widths"]}
+        assert set(measured) == set(widths)
+        wide.update({f"{rel} at {w} px": m for w, m in measured.items() if m > w})
     assert not wide, f"pages wider than the phone: {wide}"
 
 
