@@ -26,6 +26,15 @@ def _check_weight(weight: Tensor, input: Tensor) -> None:
             f"weight size ({tuple(weight.shape)}) must be the same as input size ({tuple(input.shape)})")
 
 
+def _clip(d: Tensor, bound: Tensor) -> Tensor:
+    """``d`` clipped to ``[-bound, bound]``, with derivative 1 at the bounds on every torch release.
+
+    ``clamp`` would do, but its backward at the bounds changed between releases (1 in torch 2.13, 0
+    in 2.15), which moves autograd's second derivative at the joint of the two pieces.
+    """
+    return torch.where(d.abs() <= bound, d, d.clamp(-bound, bound))
+
+
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error: ``loss_i = w_i * |input_i - target_i|``.
 
@@ -42,10 +51,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tens
         The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
 
     Note:
-        The gradient is ``sign(x - y)``: its size never shrinks near the target, and at
-        ``x == y`` it is 0. Integer inputs work with ``'none'`` and ``'sum'``, and with ``'mean'``
-        when ``weight`` is given (a true division); the plain mean of an integer tensor is an
-        error, as in torch.
+        Integer tensors work except for the unweighted ``'mean'`` (torch cannot average them).
     """
     check_reduction(reduction)
     if weight is not None:
@@ -74,8 +80,6 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Ten
     Returns:
         The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
 
-    Note:
-        The gradient ``2 (x - y)`` grows with the error, so a few outliers dominate it.
     """
     check_reduction(reduction)
     _check_floating("mse_loss", input, target)
@@ -97,7 +101,6 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
 
         loss_i = 0.5 * d_i^2 / beta    if |d_i| < beta
                  |d_i| - 0.5 * beta    otherwise
-               = c_i / beta * (d_i - c_i / 2)   with  c_i = clamp(d_i, -beta, beta)
 
     Args:
         input: predictions, any floating-point shape.
@@ -109,16 +112,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
         The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
 
     Note:
-        The clamp form is exact and needs no branch: inside, ``c = d`` and ``c (d - c/2) = d^2/2``;
-        outside, ``c = beta sign(d)`` and ``c (d - c/2) = beta (|d| - beta/2)``. Its derivative
-        ``c + c' (d - c)`` is ``c`` everywhere (``d - c = 0`` wherever ``c' = 1``), so the gradient
-        ``clamp(d / beta, -1, 1)`` is continuous and never exceeds 1; the second derivative is
-        ``1/beta`` inside, 0 outside. Nothing larger than ``beta`` is ever squared, so the
-        forward pass cannot overflow. ``c / beta`` comes first: it is exactly 1 in size on the
-        linear pieces, and a tiny ``beta`` cannot underflow a product. ``beta = 0`` is exactly L1
-        (``c / beta`` would be ``0/0``, so it takes the L1 path); so is a ``beta`` that rounds
-        to 0 in the input's dtype, and one that rounds to ``inf`` gives 0, as in torch.
-        ``smooth_l1_loss(x, y, beta=b) == huber_loss(x, y, delta=b) / b``.
+        Computed as ``c / beta * (d - c / 2)`` with ``c = d`` where ``|d| <= beta`` and
+        ``beta * sign(d)`` elsewhere: one formula for both pieces that never squares anything
+        larger than ``beta``. ``beta = 0`` is L1.
     """
     check_reduction(reduction)
     _check_floating("smooth_l1_loss", input, target)
@@ -129,7 +125,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     beta_t = torch.tensor(beta, dtype=d.dtype, device=d.device)  # in d's dtype beta may round to 0 or inf
     if beta_t == 0:
         return reduce(d.abs(), reduction)
-    c = d.clamp(-beta_t, beta_t)  # the gradient of the loss, times beta
+    c = _clip(d, beta_t)  # the gradient of the loss, times beta
     # c / beta * (d - c/2)  =  0.5 d^2 / beta  if |d| < beta,  else  |d| - 0.5 beta
     return reduce(c / beta_t * (d - 0.5 * c), reduction)
 
@@ -145,7 +141,6 @@ def huber_loss(
 
         loss_i = w_i * 0.5 * d_i^2                  if |d_i| <= delta
                  w_i * delta * (|d_i| - 0.5 delta)  otherwise
-               = w_i * c_i * (d_i - c_i / 2)        with  c_i = clamp(d_i, -delta, delta)
 
     Args:
         input: predictions, any floating-point shape.
@@ -160,12 +155,8 @@ def huber_loss(
         The loss: a scalar, or the shape of the broadcast inputs when ``reduction='none'``.
 
     Note:
-        The clamp form is exact and needs no branch: inside, ``c = d`` and ``c (d - c/2) = d^2/2``;
-        outside, ``c = delta sign(d)`` and ``c (d - c/2) = delta (|d| - delta/2)``. Its
-        derivative ``c + c' (d - c)`` is ``c`` everywhere: the gradient is
-        ``clamp(d, -delta, delta)`` itself, continuous at the kink; the second derivative is 1
-        inside, 0 outside. Nothing larger than ``delta`` is ever squared: the loss overflows only
-        where ``delta * |d|`` does. ``huber_loss(x, y, delta=b) == b * smooth_l1_loss(x, y, beta=b)``.
+        Computed as ``c * (d - c / 2)`` with ``c`` the error clipped to ``[-delta, delta]``, as in
+        ``smooth_l1_loss``. torch computes in ``input``'s dtype, so the target is cast to it.
     """
     check_reduction(reduction)
     _check_floating("huber_loss", input, target)
@@ -178,7 +169,7 @@ def huber_loss(
     input, target = check_same_size(input, target.to(input.dtype))  # torch computes in input's dtype
     d = input - target
     delta_t = torch.tensor(delta, dtype=d.dtype, device=d.device)  # in d's dtype delta may round to inf
-    c = d.clamp(-delta_t, delta_t)  # the gradient of the loss
+    c = _clip(d, delta_t)  # the gradient of the loss
     # c (d - c/2)  =  0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
     loss = c * (d - 0.5 * c)
     if weight is not None:
