@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: test book run lab check bench lint clean
+.PHONY: test book run lab check bench lint clean compat
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,28 @@ check: $(STAMP)
 ## make bench: time reflosses against torch and write benchmarks/results.md
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## make compat: the package's tests, `reflosses check` and every notebook on the newest torch release,
+## in a second environment (.venv-latest) built from requirements-latest.lock
+LATEST := .venv-latest
+LPY := $(LATEST)/bin/python
+LSTAMP := $(LATEST)/.installed
+UNIT := tests/test_package.py tests/test_against_torch.py tests/test_regression.py tests/test_classification.py \
+	tests/test_distributions.py tests/test_embedding.py tests/test_sequence.py
+
+# pip's global configuration on some machines (this one: /etc/xdg/pip) caps torch below the newest
+# release with a constraints file. This environment exists to test the newest release, so it
+# overrides the constraint for its own installs only (PIP_CONSTRAINT=/dev/null); .venv keeps it.
+$(LSTAMP): requirements-latest.lock pyproject.toml
+	test -x $(LPY) || $(PYTHON) -m venv $(LATEST)
+	PIP_CONSTRAINT=/dev/null $(LPY) -m pip install --quiet --disable-pip-version-check -r requirements-latest.lock
+	PIP_CONSTRAINT=/dev/null $(LPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+compat: $(LSTAMP)
+	$(LPY) -m pytest -n $(JOBS) --dist loadfile -q -p no:randomly $(UNIT)
+	$(LPY) -m reflosses check
+	$(LPY) -m pytest -n $(JOBS) --dist loadfile -q -p no:randomly tests/compat_notebooks.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check reflosses tests benchmarks book/_ext

@@ -300,23 +300,6 @@ def test_no_lax_nbval_anywhere():
     assert offenders == []
 
 
-@pytest.mark.parametrize("nb_path", CHAPTERS, ids=_rel)
-def test_exercise_solutions_are_hidden(nb_path):
-    """After the exercises heading, solutions sit in dropdowns and solution code cells are hide-cell."""
-    cells = _nb(nb_path)["cells"]
-    heads = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and _src(c).startswith("## ")]
-    ex = [i for i in heads if _src(cells[i]).splitlines()[0] in ("## Exercises", "## 练习")]
-    assert len(ex) == 1, "a chapter has one '## Exercises' / '## 练习' section"
-    end = min([i for i in heads if i > ex[0]], default=len(cells))
-    section = cells[ex[0]:end]
-    assert _src(section[0]).count("{dropdown}") + sum(_src(c).startswith(":::{dropdown}") for c in section[1:]) >= 1
-    for c in section[1:]:
-        if c["cell_type"] == "code":
-            assert c.get("metadata", {}).get("tags") == ["hide-cell"], f"solution code cell not hide-cell: {_src(c)[:60]}"
-        else:
-            assert _src(c).lstrip().startswith(":::{dropdown}"), f"solution text outside a dropdown: {_src(c)[:60]}"
-
-
 @pytest.mark.parametrize("nb_path", _pages(ZH, ".ipynb"), ids=_rel)
 def test_zh_notebooks_label_their_code_toggles_in_chinese(nb_path):
     """MyST-NB's "Show code cell content" toggle is configured per file (metadata "mystnb")."""
@@ -326,13 +309,13 @@ def test_zh_notebooks_label_their_code_toggles_in_chinese(nb_path):
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=_rel)
-def test_chapters_have_the_eleven_sections_the_index_promises(nb_path):
-    """book/en/index.md says every chapter has "the same eleven sections", book/zh/index.md 十一节."""
+def test_chapters_have_the_twelve_sections_the_index_promises(nb_path):
+    """book/en/index.md says every chapter has "the same twelve sections", book/zh/index.md 十二节."""
     lang = nb_path.relative_to(BOOK).parts[0]
     index = (BOOK / lang / "index.md").read_text(encoding="utf-8")
-    assert ("eleven sections" if lang == "en" else "十一节") in index
+    assert ("twelve sections" if lang == "en" else "十二节") in index
     markdown = "\n".join(_src(c) for c in _nb(nb_path)["cells"] if c["cell_type"] == "markdown")
-    assert heading_counts(markdown).get(2, 0) == 11
+    assert heading_counts(markdown).get(2, 0) == 12
 
 
 def test_every_toc_entry_exists():

@@ -8,6 +8,7 @@ depend on what else happens to be installed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -111,3 +112,40 @@ def test_pages_deploy_only_from_main_with_the_right_permissions():
     assert doc["permissions"] == {"contents": "read"}
     failure = [s for s in test["steps"] if s.get("if") == "failure()"]
     assert failure and failure[0]["uses"].startswith("actions/upload-artifact")
+
+
+def _pinned_torch(lock: str) -> str:
+    return re.search(r"^torch==(\S+)$", (ROOT / lock).read_text(encoding="utf-8"), flags=re.M).group(1)
+
+
+def test_torch_versions_declared_are_the_ones_tested():
+    """README, verification pages and pyproject say exactly what the two lock files pin."""
+    old, new = _pinned_torch("requirements.lock"), _pinned_torch("requirements-latest.lock")
+    assert tuple(map(int, old.split("."))) < tuple(map(int, new.split(".")))
+    en = f"Outputs recorded with torch {old}; package and notebooks checked on {old} and {new}."
+    zh = f"书中输出用 torch {old} 记录；参考实现包和全部笔记本在 {old} 与 {new} 上都检查过。"
+    for page, sentences in (("README.md", (en, zh)), ("book/en/verification.md", (en,)), ("book/zh/verification.md", (zh,))):
+        text = " ".join((ROOT / page).read_text(encoding="utf-8").split())
+        for s in sentences:
+            assert s in text, f"{page} must say: {s}"
+    spec = re.search(r'^dependencies = \["(.*?)"\]', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), flags=re.M)
+    lo, hi = re.fullmatch(r"torch>=([\d.]+),<([\d.]+)", spec.group(1)).groups()
+    assert old.startswith(lo) and tuple(map(int, new.split(".")))[:2] < tuple(map(int, hi.split(".")))
+
+
+def test_ci_runs_compat_after_the_tests():
+    commands = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+                if ln.strip() and not ln.lstrip().startswith("#")]
+    assert commands[-2:] == ["make test", "exec make compat"]
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "requirements-latest.lock" in make and "tests/compat_notebooks.py" in make and "reflosses check" in make
+
+
+def test_check_prints_the_torch_version_first(monkeypatch, capsys):
+    import torch
+
+    from reflosses import check
+
+    monkeypatch.setattr(check, "run_all", lambda: [])
+    check.main()
+    assert f"against torch {torch.__version__}" in capsys.readouterr().out.splitlines()[0]
