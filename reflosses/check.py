@@ -7,10 +7,13 @@ yardstick, not a loss. The losses themselves never import it (a test reads their
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import reflosses
 
@@ -23,8 +26,8 @@ DTYPES = (torch.float64, torch.float32)
 class Result:
     case: Case
     dtype: torch.dtype
-    value_err: float = 0.0  # max |a - b| / (1 + |b|) over the loss values
-    grad_err: float = 0.0  # the same over every compared gradient
+    value_err: float = 0.0  # max |a - b| / max |b| over the loss values (normwise relative)
+    grad_err: float = 0.0  # the same over all compared gradients together
     ok: bool = True
     message: str = ""
 
@@ -34,24 +37,91 @@ class Result:
                 f"value err {self.value_err:.1e}, grad err {self.grad_err:.1e}, {status}")
 
 
-def _error(a: torch.Tensor, b: torch.Tensor) -> tuple[float, str]:
-    """Max mixed error |a - b| / (1 + |b|); inf and nan must sit in the same places."""
+def _special(a: torch.Tensor, b: torch.Tensor) -> str:
+    """Why ``a`` cannot be compared with torch's ``b`` at all ('' if it can)."""
     if a.shape != b.shape:
-        return math.inf, f"shape {tuple(a.shape)} != torch's {tuple(b.shape)}"
+        return f"shape {tuple(a.shape)} != torch's {tuple(b.shape)}"
     if a.dtype != b.dtype:
-        return math.inf, f"dtype {a.dtype} != torch's {b.dtype}"
-    a, b = a.detach().double(), b.detach().double()
+        return f"dtype {a.dtype} != torch's {b.dtype}"
+    a, b = a.detach(), b.detach()
     if not torch.equal(a.isnan(), b.isnan()) or not torch.equal(a.isinf(), b.isinf()):
-        return math.inf, "nan/inf in different places"
+        return "nan/inf in different places"
     if not torch.equal(a[a.isinf()], b[b.isinf()]):
-        return math.inf, "infinities of different sign"
-    finite = a.isfinite()
-    if not finite.any():
+        return "infinities of different sign"
+    return ""
+
+
+def _error(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, str]:
+    """Normwise relative error of ``a`` against torch's ``b`` over all pairs together.
+
+    ``max |a - b| / max |b|`` over the finite entries, with ``max |b|`` floored at the dtype's
+    smallest normal number. Relative all the way down: a loss of 4e-18 returned as 0 is an error
+    of 1, not 4e-18. Normwise, because a gradient entry that is exactly 0 by cancellation of
+    terms of size ``s`` is legitimately computed as about ``eps * s``.
+    """
+    num, den = 0.0, 0.0
+    for a, b in pairs:
+        msg = _special(a, b)
+        if msg:
+            return math.inf, msg
+        finite = a.isfinite()
+        if finite.any():
+            a64, b64 = a.detach().double()[finite], b.detach().double()[finite]
+            num = max(num, (a64 - b64).abs().max().item())
+            den = max(den, b64.abs().max().item())
+    if num == 0.0:
         return 0.0, ""
-    return ((a - b).abs() / (1 + b.abs()))[finite].max().item(), ""
+    tiny = min(torch.finfo(a.dtype).tiny for a, _ in pairs)
+    return num / max(den, tiny), ""
 
 
-def _run(case: Case, fn, dtype: torch.dtype, seed: int):
+# What a reference implementation must never reach: torch's own losses, by any path.
+_LOSS_NAME = re.compile(r"loss|cross_entropy|kl_div|nll|ctc")
+
+
+class _FunctionSpy(TorchFunctionMode):
+    def __init__(self, seen: list[str]):
+        super().__init__()
+        self.seen = seen
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", str(func))
+        if _LOSS_NAME.search(name):
+            self.seen.append(f"{getattr(func, '__module__', '') or ''}.{name}".lstrip("."))
+        return func(*args, **(kwargs or {}))
+
+
+class _DispatchSpy(TorchDispatchMode):
+    def __init__(self, seen: list[str]):
+        super().__init__()
+        self.seen = seen
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.name()
+        if _LOSS_NAME.search(name.split("::")[-1]):
+            self.seen.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+def torch_losses_reached(thunk) -> list[str]:
+    """Run ``thunk()`` and list every torch loss function or aten loss kernel it reached.
+
+    Composite losses (``torch.margin_ranking_loss``) decompose before dispatch, so the function
+    mode sees them; kernels reached through ``torch.ops.aten`` or ``torch._C`` show up in the
+    dispatch mode, forward and backward alike.
+    """
+    seen: list[str] = []
+    with _FunctionSpy(seen), _DispatchSpy(seen):
+        thunk()
+    return seen
+
+
+def _run(case: Case, fn, dtype: torch.dtype, seed: int, seen: list[str] | None = None):
+    """Call the loss and backpropagate random weights; with ``seen``, under the spies."""
+    if seen is not None:
+        box = []
+        seen += torch_losses_reached(lambda: box.append(_run(case, fn, dtype, seed)))
+        return box[0]
     tensors = case.make(torch.Generator().manual_seed(seed), dtype)
     names = case.grad if case.grad is not None else tuple(
         k for k, v in tensors.items() if isinstance(v, torch.Tensor) and v.is_floating_point())
@@ -69,19 +139,22 @@ def _run(case: Case, fn, dtype: torch.dtype, seed: int):
 def compare(case: Case, dtype: torch.dtype = torch.float64, seed: int = 0) -> Result:
     """Run ``case`` with reflosses and with torch.nn.functional and compare values and gradients."""
     res = Result(case, dtype)
-    ref_out, ref_grads = _run(case, getattr(reflosses, case.loss), dtype, seed)
+    reached: list[str] = []
+    ref_out, ref_grads = _run(case, getattr(reflosses, case.loss), dtype, seed, seen=reached)
     out, grads = _run(case, getattr(F, case.loss), dtype, seed)
-    res.value_err, msg = _error(ref_out, out)
+    res.value_err, msg = _error([(ref_out, out)])
     value_tol = case.rtol64 if dtype == torch.float64 else case.rtol32
     grad_tol = case.rtol64 * 100 if dtype == torch.float64 else case.rtol32 * 10
-    problems = [f"value: {msg or f'error {res.value_err:.1e} > {value_tol:.0e}'}"] if res.value_err > value_tol else []
+    problems = [f"reflosses.{case.loss} reached torch's own loss: {', '.join(sorted(set(reached)))}"] if reached else []
+    if res.value_err > value_tol:
+        problems.append(f"value: {msg or f'error {res.value_err:.1e} > {value_tol:.0e}'}")
     if set(ref_grads) != set(grads):
         problems.append(f"gradients for {sorted(ref_grads)} but torch gives {sorted(grads)}")
-    for k in sorted(set(ref_grads) & set(grads)):
-        err, msg = _error(ref_grads[k], grads[k])
-        res.grad_err = max(res.grad_err, err)
-        if err > grad_tol:
-            problems.append(f"grad {k}: {msg or f'error {err:.1e} > {grad_tol:.0e}'}")
+    common = sorted(set(ref_grads) & set(grads))
+    if common:
+        res.grad_err, msg = _error([(ref_grads[k], grads[k]) for k in common])
+        if res.grad_err > grad_tol:
+            problems.append(f"grad {', '.join(common)}: {msg or f'error {res.grad_err:.1e} > {grad_tol:.0e}'}")
     res.ok, res.message = not problems, "; ".join(problems)
     return res
 

@@ -123,6 +123,8 @@ CASES += [
     Case("binary_cross_entropy", "weight (5,) broadcast", _bce(weight=(5,)), {"reduction": "none"}, grad=XT),
     Case("binary_cross_entropy", "3-D (2, 3, 4)", _bce((2, 3, 4)), {}, grad=XT),
     Case("binary_cross_entropy", "empty: mean is nan", _bce((0,)), {}, grad=XT),
+    Case("binary_cross_entropy", "tiny p 1e-50, 1e-300, 1e-40, 1e-44 (float32 subnormal): log clamped at -100",
+         _fixed([1e-50, 1e-300, 1e-40, 1e-44], [1.0, 1.0, 1.0, 0.5]), {"reduction": "none"}, grad=()),
     Case("binary_cross_entropy", "saturated p in {0, 1, 1e-50}: log clamped at -100 (values only)",
          _fixed([0.0, 1.0, 0.0, 1.0, 1e-30, 0.5], [1.0, 0.0, 0.0, 1.0, 1.0, 0.3]), {"reduction": "none"}, grad=()),
     Case("binary_cross_entropy_with_logits", "pos_weight (5,) only", _bce(logits=True, pos_weight=(5,)), {}, grad=XT),

@@ -225,3 +225,19 @@ for _fn, _name in ((cosine_distance, "1 - cosine"), (l1_distance, "L1")):
                       {"distance_function": _fn, "swap": True, "margin": 0.8}))
 CASES.append(Case("triplet_margin_with_distance_loss", "unbatched (6,)", _triplet((6,)), {"margin": 3.0}))
 CASES.append(Case("triplet_margin_with_distance_loss", "0-d", _triplet(()), {"margin": 3.0}))
+
+
+def _saturated(g, dtype, classes=None):
+    """Scores that agree with their labels by a margin of 30 to 40: losses near e^-30 to e^-40."""
+    shape = (4, 5)
+    margin = 30 + 10 * torch.rand(shape, generator=g, dtype=dtype)
+    y = _signs(shape, g, dtype)
+    if classes:  # multi-hot {0, 1} targets
+        return {"input": y * margin, "target": (y + 1) / 2}
+    return {"input": y * margin, "target": y}
+
+
+CASES.append(Case("soft_margin_loss", "saturated margins y x in [30, 40] (tiny losses)", _saturated,
+                  {"reduction": "none"}, grad=_IN))
+CASES.append(Case("multilabel_soft_margin_loss", "saturated logits (|x| in [30, 40], agreeing targets)",
+                  lambda g, dt: _saturated(g, dt, classes=True), {"reduction": "none"}, grad=_IN))

@@ -53,3 +53,13 @@ for _d in (0.3, 3.0):
 CASES.append(Case("l1_loss", "weight (5,) with input (5,) and target (3, 5) broadcast",
                   _pair((5,), (3, 5), weight=(5,)), {}, call=_quiet))
 CASES.append(Case("mse_loss", "large errors (scale 1e6)", _pair(scale=1e6), {"reduction": "sum"}))
+
+
+def _tiny_errors(g: torch.Generator, dtype: torch.dtype) -> dict:
+    """Errors of about 1e-9 (their squares are tiny): a metric relative all the way down sees them."""
+    target = torch.randn(4, 5, generator=g, dtype=dtype)
+    return {"input": target + torch.randn(4, 5, generator=g, dtype=dtype) * 1e-9, "target": target}
+
+
+for _loss in ("l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"):
+    CASES.append(Case(_loss, "tiny errors (|d| ~ 1e-9)", _tiny_errors, {"reduction": "sum"}))
