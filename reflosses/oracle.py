@@ -167,10 +167,10 @@ def markdown(verdicts: list[Verdict], lang: str = "en") -> str:
 
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for v in verdicts:
-        g = (lambda k: fmt(v.grad_err[k])) if v.edge.grad else (lambda k: skip_w)
+        g = {k: fmt(v.grad_err[k]) if v.edge.grad else skip_w for k in ("reflosses", "torch")}
         label = v.edge.label_zh if lang == "zh" and v.edge.label_zh else v.edge.label
         rows.append(f"| `{v.edge.loss}` | {label} | {mp.nstr(v.value, 4)} | {fmt(v.value_err['reflosses'])} "
-                    f"| {fmt(v.value_err['torch'])} | {g('reflosses')} | {g('torch')} |")
+                    f"| {fmt(v.value_err['torch'])} | {g['reflosses']} | {g['torch']} |")
     return "\n".join(rows)
 
 

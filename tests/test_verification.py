@@ -6,21 +6,18 @@ a gradient that is wrong while the value is right) and asserts that the check no
 
 from __future__ import annotations
 
-import math
 import pathlib
-import re
 
 import pytest
 import torch
 
 import reflosses
 from reflosses import oracle
-from reflosses._cases import all_cases, on_a_grid
+from reflosses._cases import all_cases
 from reflosses.check import _error, compare, torch_losses_reached
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 F64 = torch.float64
-CASES = {f"{c.loss}[{c.label}]": c for c in all_cases()}
 
 
 def _case(loss: str, label_part: str):
