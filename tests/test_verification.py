@@ -194,3 +194,35 @@ def test_gradcheck_every_float64_case(case):
 def test_gradgradcheck_where_twice_differentiable(case):
     f, leaves = _leaves_and_fn(case)
     assert torch.autograd.gradgradcheck(f, leaves, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+# ------------------------------------------------------------------------- 5. surviving mutants
+
+def test_compare_checks_gradients_not_only_values(monkeypatch):
+    """A loss right in value and wrong in gradient (the input detached, 0 * x added back)."""
+    case = _case("mse_loss", "reduction='sum'")
+    real = reflosses.mse_loss
+    monkeypatch.setattr(reflosses, "mse_loss",
+                        lambda input, target, **k: real(input.detach(), target, **k) + 0 * input.sum())
+    res = compare(case)
+    assert res.value_err == 0 and not res.ok and "grad input" in res.message, res.message
+
+
+def test_cross_entropy_label_smoothing_with_probability_targets_by_hand():
+    """(1 - eps) * CE(p) + eps/C * sum_c -log q_c, the eps/C term on every class, true one included."""
+    x = torch.tensor([[2.0, 0.5, -1.0]], dtype=F64)
+    p = torch.tensor([[0.7, 0.2, 0.1]], dtype=F64)
+    eps, c = 0.3, 3
+    logq = x - torch.logsumexp(x, 1, keepdim=True)
+    hand = (1 - eps) * -(p * logq).sum() + eps / c * -logq.sum()
+    for fn in (reflosses.cross_entropy, torch.nn.functional.cross_entropy):
+        assert fn(x, p, label_smoothing=eps).item() == pytest.approx(hand.item(), rel=1e-14)
+
+
+def test_multi_margin_gradient_exactly_on_the_hinge():
+    """margin - x_y + x_i == 0 exactly: the hinge is on its kink; torch's subgradient there is 0."""
+    x = torch.tensor([[1.0, 0.0, 0.5]], dtype=F64, requires_grad=True)  # 1 - 1 + 0 = 0 for class 1
+    y = torch.tensor([0])
+    for fn in (reflosses.multi_margin_loss, torch.nn.functional.multi_margin_loss):
+        (g,) = torch.autograd.grad(fn(x, y, reduction="sum"), x)
+        assert g.tolist() == [[-1 / 3, 0.0, 1 / 3]], (fn, g)
