@@ -121,14 +121,18 @@ def _in_ipython() -> bool:
 # ----------------------------------------------------------------------------------- tables
 
 class Table:
-    """A small table that renders as Markdown in the book and as aligned text in a notebook.
+    """A small table that renders as Markdown (in the page's language) in the book and as aligned
+    text in a notebook.
 
-    nbval compares the text form, so a table generated from torch is re-checked on every run.
+    nbval compares both forms, so a table generated from torch is re-checked on every run. The text
+    form is the same in both editions (``plain``: English words), so the twins' outputs can be
+    compared with each other.
     """
 
-    def __init__(self, header: Sequence[str], rows: Iterable[Sequence[str]]):
+    def __init__(self, header: Sequence[str], rows: Iterable[Sequence[str]], plain: "Table | None" = None):
         self.header = list(header)
         self.rows = [list(r) for r in rows]
+        self.plain = plain
 
     def _repr_markdown_(self) -> str:
         esc = lambda s: s.replace("|", "\\|")
@@ -137,6 +141,8 @@ class Table:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        if self.plain is not None:
+            return repr(self.plain)
         plain = [[c.replace("`", "") for c in r] for r in [self.header, *self.rows]]
         widths = [max(_width(r[i]) for r in plain) for i in range(len(self.header))]
         out = []
@@ -156,6 +162,19 @@ def _default(p: inspect.Parameter) -> str:
     return f"`{p.default!r}`"
 
 
+def _in_english(build: Callable[[], Table]) -> Table:
+    """``build()`` in the page's language, with its text form built in English."""
+    global _LANG
+    table = build()
+    if _LANG != "en":
+        lang, _LANG = _LANG, "en"
+        try:
+            table.plain = build()
+        finally:
+            _LANG = lang
+    return table
+
+
 def api_table(function: Callable, module: type, reference: Callable | None = None) -> Table:
     """Every parameter of ``function`` (torch.nn.functional) and ``module`` (torch.nn), with defaults.
 
@@ -163,6 +182,10 @@ def api_table(function: Callable, module: type, reference: Callable | None = Non
     parameters added after torch 2.0 carry the release that added them (:data:`ADDED`). With
     ``reference`` (the reflosses function) a third column shows which parameters it takes.
     """
+    return _in_english(lambda: _api_table(function, module, reference))
+
+
+def _api_table(function: Callable, module: type, reference: Callable | None) -> Table:
     fn_params = inspect.signature(function).parameters
     mod_params = dict(inspect.signature(module).parameters)
     forward = [n for n in inspect.signature(module.forward).parameters if n != "self"]

@@ -156,22 +156,23 @@ def huber_loss(
 
     Note:
         Computed as ``c * (d - c / 2)`` with ``c`` the error clipped to ``[-delta, delta]``, as in
-        ``smooth_l1_loss``. torch computes in ``input``'s dtype, so the target is cast to it.
+        ``smooth_l1_loss``. Like torch, the element-wise loss is computed in the promoted dtype and
+        rounded to ``input``'s (a float64 target with a float32 input gives float32).
     """
     check_reduction(reduction)
     _check_floating("huber_loss", input, target)
-    if not input.is_floating_point():  # torch computes in input's dtype: a float result cannot be cast back
+    if not input.is_floating_point():  # torch rounds the loss to input's dtype: an integer cannot hold it
         raise RuntimeError(f"huber_loss: input must be floating point, got {input.dtype}")
     if delta <= 0:
         raise RuntimeError(f"huber_loss: delta must be positive, got delta={delta}")
     if weight is not None:
         _check_weight(weight, input)
-    input, target = check_same_size(input, target.to(input.dtype))  # torch computes in input's dtype
+    input, target = check_same_size(input, target)
     d = input - target
     delta_t = torch.tensor(delta, dtype=d.dtype, device=d.device)  # in d's dtype delta may round to inf
     c = _clip(d, delta_t)  # the gradient of the loss
     # c (d - c/2)  =  0.5 d^2  if |d| <= delta,  else  delta (|d| - 0.5 delta)
-    loss = c * (d - 0.5 * c)
+    loss = (c * (d - 0.5 * c)).to(input.dtype)
     if weight is not None:
         loss = loss * weight
     return reduce(loss, reduction)

@@ -124,7 +124,7 @@ def test_implementers_section_is_collapsed(nb_path):
     assert len(cells) > 1 or rest, "the section is empty"
     for c in cells[1:]:
         if c["cell_type"] == "code":
-            assert c["metadata"].get("tags") == ["hide-cell"], f"implementers code must be hide-cell: {_src(c)[:60]}"
+            assert "hide-cell" in c["metadata"].get("tags", []), f"implementers code must be hide-cell: {_src(c)[:60]}"
         else:
             assert _src(c).lstrip().startswith((":::{dropdown}", "::::{dropdown}")), f"not collapsed: {_src(c)[:60]}"
 
@@ -189,7 +189,8 @@ def main_text_words(nb_path) -> int:
     text = "\n".join(_src(c) for i, c in enumerate(cells) if c["cell_type"] == "markdown" and i not in skip)
     if "## For implementers" in text:
         text = text.split("## For implementers")[0]
-    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$|```.*?```|^\(.*\)=$|^:\w+:.*$|\]\([^)]*\)", " ", text, flags=re.S | re.M)
+    text = re.sub(r"\$\$.*?\$\$|```.*?```", " ", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]*\$|^\([\w-]+\)=$|^:\w[\w-]*:.*$|\]\([^)]*\)|\{\w+(:\w+)?\}`[^`]*`", " ", text, flags=re.M)
     return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
 
 

@@ -451,9 +451,13 @@ def watch(browser_context, server):
 
 @pytest.fixture
 def page(browser_context, watch):
+    """A fresh tab; whatever the watch records while the test runs fails the test."""
+    watch.problems.clear()
     p = watch.attach(browser_context.new_page())
     yield p
     p.close()
+    problems, watch.problems[:] = list(watch.problems), []
+    assert not problems, "\n".join(problems)
 
 
 MATHJAX_DONE = """() => new Promise(resolve => {
@@ -469,6 +473,28 @@ PAGE_STATE = """() => {
     untypeset: math.filter(e => !e.querySelector('.MathJax, .MathJax_Display')).length,
     errors: [...document.querySelectorAll('.MathJax_Error, .merror, .noError')].map(e => e.textContent),
     images: [...document.images].map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]),
+    // TeX left as text outside math, code and scripts (a `$x$` the parser did not take, say)
+    rawtex: (() => {
+      const root = document.querySelector('article') || document.body;
+      const skip = 'pre, code, script, style, .math, .MathJax, .MathJax_Display, .MathJax_Preview, mjx-container';
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {acceptNode: n =>
+        n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+      const hits = [];
+      while (walker.nextNode()) {
+        const t = walker.currentNode.textContent;
+        if (/\$[^$\s][^$]*\$|\\[\(\[]|\\(frac|begin|sum|lvert|mathrm|operatorname)\b/.test(t)) hits.push(t.trim().slice(0, 80));
+      }
+      return hits;
+    })(),
+    // figures that are one flat colour (a blank plot)
+    blank: [...document.querySelectorAll('article img')].filter(i => i.complete && i.naturalWidth > 0).filter(i => {
+      const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+      const g = c.getContext('2d'); g.drawImage(i, 0, 0, 64, 64);
+      const d = g.getImageData(0, 0, 64, 64).data;
+      let lo = 765, hi = 0;
+      for (let k = 0; k < d.length; k += 4) { const v = d[k] + d[k + 1] + d[k + 2]; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      return hi - lo < 24;
+    }).map(i => i.getAttribute('src')),
     width: document.documentElement.scrollWidth,  // wider than the viewport: the page scrolls sideways
   };
 }"""
@@ -576,6 +602,8 @@ def test_every_page_loads_cleanly_with_math_and_images(site, server, browser_con
             if state["raw"] or state["untypeset"] or state["errors"]:
                 problems.append(f"{rel}: math not rendered {state}")
         problems += [f"{rel}: image not loaded: {src}" for src, ok in state["images"] if not ok]
+        problems += [f"{rel}: raw TeX in the text: {t!r}" for t in state["rawtex"]]
+        problems += [f"{rel}: blank image: {src}" for src in state["blank"]]
     assert len(pages) > 3 and math_pages > 0
     assert not problems, "\n".join(problems)
 
@@ -701,6 +729,24 @@ def test_screenshots(site, server, browser_context, watch, chapter, width, heigh
     finally:
         p.close()
     assert not watch.problems, "\n".join(watch.problems)
+
+
+def test_raw_tex_and_blank_images_are_caught(page):
+    """PAGE_STATE's checks can fail: TeX the parser left as text, and a plot that is all white."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(buf, format="PNG")
+    white = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    page.set_content(f"<article><p>the loss $\\ell_n = |d_n|$ is</p><p>ok: <code>$HOME</code></p>"
+                     f"<img src='{white}'></article>")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    state = page.evaluate(PAGE_STATE)
+    assert state["rawtex"] == ["the loss $\\ell_n = |d_n|$ is"], state["rawtex"]
+    assert state["blank"] == [white], state["blank"]
 
 
 def test_the_watch_catches_what_it_must(server, page, watch):
