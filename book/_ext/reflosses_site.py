@@ -19,6 +19,11 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. What it does:
    (``DISPLAY_NO_BREAKS``; the scrolling box is in ``_static/reflosses.css``).
 7. The theme's own words (Contents, Search, Back to top, previous / next, tooltips) are in
    Chinese on the Chinese pages (``localise_zh_pages``): Sphinx builds in one language only.
+8. A section's label is the same in both editions (``(l1-loss-pitfalls)=`` on the English and the
+   Chinese page), so the HTML anchor is the same and the language switch can keep the reader's
+   place. Sphinx's labels are global, so on Chinese pages each label is registered as
+   ``zh-<label>`` (the HTML id stays ``<label>``), and a ``{ref}`` on a Chinese page resolves to
+   the Chinese section (``EditionLabels``).
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import shutil
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.errors import ConfigError
+from sphinx.transforms import SphinxTransform
 
 HERE = Path(__file__).resolve().parent
 USERDICT = HERE / "jieba_userdict.txt"
@@ -225,7 +232,46 @@ def join_cjk_lines(app: Sphinx, doctree: nodes.document) -> None:
                     texts[i] = ""
 
 
+ZH_PREFIX = "zh-"
+
+
+class EditionLabels(SphinxTransform):
+    """Section labels work as anchors in both editions.
+
+    Every explicit label on a section is also made known to MyST as an anchor of its page, so a
+    Markdown link ``[text](l1_loss.ipynb#l1-loss-pitfalls)`` resolves (MyST itself knows only
+    heading slugs). On a Chinese page every label ``x`` is registered with Sphinx as ``zh-x`` and
+    every ``{ref}`` points at ``zh-x``; the HTML ids are untouched, so ``#x`` is the same anchor in
+    both editions."""
+
+    default_priority = 840  # after docutils propagates targets onto sections (260), before SphinxDomains (850)
+
+    def apply(self) -> None:
+        doc = self.document
+        slugs = self.env.metadata[self.env.docname].setdefault("myst_slugs", {})
+        for name, explicit in doc.nametypes.items():
+            node = doc.ids.get(doc.nameids.get(name) or "")
+            if explicit and isinstance(node, nodes.section) and name in node["ids"]:
+                slugs.setdefault(name, (node.line, name, node[0].astext()))
+        if not self.env.docname.startswith("book/zh/"):
+            return
+        for name in [n for n, explicit in doc.nametypes.items() if explicit and not n.startswith(ZH_PREFIX)]:
+            new = ZH_PREFIX + name
+            node_id = doc.nameids.pop(name)
+            doc.nameids[new] = node_id
+            doc.nametypes[new] = doc.nametypes.pop(name)
+            node = doc.ids.get(node_id) if node_id else None
+            if node is not None:
+                node["names"] = [new if n == name else n for n in node["names"]]
+        for ref in doc.findall(addnodes.pending_xref):
+            if ref.get("refdomain") == "std" and ref.get("reftype") == "ref":
+                target = ref["reftarget"]
+                if not target.startswith(ZH_PREFIX):
+                    ref["reftarget"] = ZH_PREFIX + target
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_transform(EditionLabels)
     app.connect("config-inited", check_config)
     app.connect("config-inited", disable_thebe)
     app.connect("config-inited", theme_options)
