@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: test book run lab check bench lint clean compat
+.PHONY: test book run lab check bench lint clean compat mutate
 
 $(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,15 @@ compat: $(LSTAMP)
 	$(LPY) -m pytest -n $(JOBS) --dist loadfile -q -p no:randomly $(UNIT)
 	$(LPY) -m reflosses check
 	$(LPY) -m pytest -n $(JOBS) --dist loadfile -q -p no:randomly tests/compat_notebooks.py
+
+## make mutate: mutation testing of the loss modules with mutmut and the fast tests (not part of
+## make test: the whole package takes hours on 2 cores). MUTANTS="reflosses._reduction.*" runs a
+## subset (mutant names are module.function__mutmut_N); the summary counts killed / survived.
+MUTANTS ?=
+mutate: $(STAMP)
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(JOBS) $(MUTANTS)
+	$(VENV)/bin/mutmut results --all true | awk -F': ' '{print $$2}' | sort | uniq -c
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check reflosses tests benchmarks book/_ext

@@ -22,6 +22,14 @@ def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> No
         raise ValueError(f"reduction={reduction!r} is not a valid value for reduction; expected one of {choices}")
 
 
+def check_tensors(name: str, **args) -> None:
+    """Optional tensor arguments (``weight``, ``pos_weight``) must be tensors: ``TypeError`` naming
+    the argument (torch fails with an ``AttributeError`` or ``TypeError`` from deep inside)."""
+    for arg, value in args.items():
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"{name}: {arg} must be a Tensor or None, got {type(value).__name__}")
+
+
 def reduce(loss: Tensor, reduction: str) -> Tensor:
     """Apply ``reduction`` ('none' | 'mean' | 'sum') to an unreduced loss tensor.
 

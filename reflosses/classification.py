@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._reduction import check_reduction, reduce, weighted_mean
+from ._reduction import check_reduction, check_tensors, reduce, weighted_mean
 
 
 def _check_class_weight(weight: Tensor | None, input: Tensor, num_classes: int, same_dtype: bool) -> None:
@@ -93,6 +93,7 @@ def nll_loss(
         A scalar, or the target's shape when ``reduction='none'``.
     """
     check_reduction(reduction)
+    check_tensors("nll_loss", weight=weight)
     if input.dim() == 0:
         raise ValueError("input must have 1 or more dimensions (the classes), got a 0-d tensor")
     if not input.is_floating_point():
@@ -158,6 +159,7 @@ def cross_entropy(
         the input is *logits*, not probabilities.
     """
     check_reduction(reduction)
+    check_tensors("cross_entropy", weight=weight)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if not input.is_floating_point():
@@ -250,6 +252,7 @@ def binary_cross_entropy(
         ``log(1 - p)`` lie above -100, and differ only at the saturated ends.
     """
     check_reduction(reduction)
+    check_tensors("binary_cross_entropy", weight=weight)
     _check_binary("binary_cross_entropy", input, target, weight, None)
     if target.dtype != input.dtype:
         raise RuntimeError(f"binary_cross_entropy: target dtype {target.dtype} must match input dtype {input.dtype}")
@@ -304,6 +307,7 @@ def binary_cross_entropy_with_logits(
         At ``x = -inf``, ``y = 1`` the loss is ``inf`` (torch: ``nan``).
     """
     check_reduction(reduction)
+    check_tensors("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     _check_binary("binary_cross_entropy_with_logits", input, target, weight, pos_weight)
     input = input.to(target.dtype)  # torch computes in the target's dtype when the two differ
     zero = torch.zeros_like(input)

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ._reduction import check_broadcast, check_reduction, reduce
+from ._reduction import check_broadcast, check_reduction, check_tensors, reduce
 
 # cosine_embedding_loss adds this to each squared norm; torch stores it in single precision,
 # so in float64 it is 9.999999960041972e-13, not 1e-12.
@@ -224,6 +224,7 @@ def multi_margin_loss(
         batch ``'mean'`` is ``nan`` (torch 2.13 returns an uninitialised number there).
     """
     check_reduction(reduction)
+    check_tensors("multi_margin_loss", weight=weight)
     if p != 1 and p != 2:
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got p={p}")
     if weight is not None and weight.dim() != 1:
@@ -326,6 +327,9 @@ def multilabel_soft_margin_loss(
     check_reduction(reduction)
     if input.dim() == 0:
         raise IndexError("multilabel_soft_margin_loss: input must have a class dimension (C) or (N, C), got a 0-dim input")
+    if isinstance(weight, (int, float)):  # torch multiplies by a plain number too
+        weight = torch.tensor(weight, dtype=input.dtype)
+    check_tensors("multilabel_soft_margin_loss", weight=weight)
 
     check_broadcast("multilabel_soft_margin_loss", input=input, target=target,
                      **({} if weight is None else {"weight": weight}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._reduction import check_reduction, check_same_size, reduce, weighted_mean
+from ._reduction import check_reduction, check_same_size, check_tensors, reduce, weighted_mean
 
 
 def _check_floating(name: str, input: Tensor, target: Tensor) -> None:
@@ -54,6 +54,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tens
         Integer tensors work except for the unweighted ``'mean'``: ``Tensor.mean`` refuses them.
     """
     check_reduction(reduction)
+    check_tensors("l1_loss", weight=weight)
     if weight is not None:
         _check_weight(weight, input)
     input, target = check_same_size(input, target)
@@ -82,6 +83,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Ten
 
     """
     check_reduction(reduction)
+    check_tensors("mse_loss", weight=weight)
     _check_floating("mse_loss", input, target)
     if weight is not None:
         _check_weight(weight, input)
@@ -160,6 +162,7 @@ def huber_loss(
         rounded to ``input``'s (a float64 target with a float32 input gives float32).
     """
     check_reduction(reduction)
+    check_tensors("huber_loss", weight=weight)
     _check_floating("huber_loss", input, target)
     if not input.is_floating_point():  # torch rounds the loss to input's dtype: an integer cannot hold it
         raise RuntimeError(f"huber_loss: input must be floating point, got {input.dtype}")

@@ -226,3 +226,38 @@ def test_multi_margin_gradient_exactly_on_the_hinge():
     for fn in (reflosses.multi_margin_loss, torch.nn.functional.multi_margin_loss):
         (g,) = torch.autograd.grad(fn(x, y, reduction="sum"), x)
         assert g.tolist() == [[-1 / 3, 0.0, 1 / 3]], (fn, g)
+
+
+# ------------------------------------------------ 7. one registry of bad inputs, exact exception types
+
+X45, Y45 = torch.randn(4, 5, dtype=F64), torch.rand(4, 5, dtype=F64)
+IDX = torch.tensor([0, 1, 2, 3])
+BAD_INPUTS = [  # (id, call, exact exception class, a word the message must contain)
+    ("l1 weight=2.0", lambda m: m.l1_loss(X45, Y45, weight=2.0), TypeError, "weight"),
+    ("mse weight=2.0", lambda m: m.mse_loss(X45, Y45, weight=2.0), TypeError, "weight"),
+    ("huber weight=2.0", lambda m: m.huber_loss(X45, Y45, weight=2.0), TypeError, "weight"),
+    ("nll weight=2.0", lambda m: m.nll_loss(X45, IDX, weight=2.0), TypeError, "weight"),
+    ("cross_entropy weight=2.0", lambda m: m.cross_entropy(X45, IDX, weight=2.0), TypeError, "weight"),
+    ("bce weight=2.0", lambda m: m.binary_cross_entropy(Y45, Y45, weight=2.0), TypeError, "weight"),
+    ("bce_with_logits weight=2.0", lambda m: m.binary_cross_entropy_with_logits(X45, Y45, weight=2.0), TypeError, "weight"),
+    ("bce_with_logits pos_weight=2.0", lambda m: m.binary_cross_entropy_with_logits(X45, Y45, pos_weight=2.0),
+     TypeError, "pos_weight"),
+    ("multi_margin weight=2.0", lambda m: m.multi_margin_loss(X45, IDX, weight=2.0), TypeError, "weight"),
+    ("reduction='avg'", lambda m: m.mse_loss(X45, Y45, reduction="avg"), ValueError, "reduction"),
+    ("class index out of range", lambda m: m.cross_entropy(X45, torch.tensor([0, 1, 2, 9])), IndexError, "9"),
+    ("bce target outside [0, 1]", lambda m: m.binary_cross_entropy(Y45, Y45 + 2), RuntimeError, "target"),
+]
+
+
+@pytest.mark.parametrize("what,call,exc,word", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_raises_exactly(what, call, exc, word):
+    with pytest.raises(Exception) as info:
+        call(reflosses)
+    assert type(info.value) is exc, f"{type(info.value).__name__}: {info.value}"  # not a subclass
+    assert word in str(info.value), str(info.value)
+
+
+def test_a_plain_number_weight_works_where_torch_takes_it():
+    """multilabel_soft_margin_loss multiplies by ``weight``: torch takes a plain number, so do we."""
+    ours = reflosses.multilabel_soft_margin_loss(X45, Y45, weight=2.0)
+    assert torch.equal(ours, torch.nn.functional.multilabel_soft_margin_loss(X45, Y45, weight=2.0))
