@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import pytest
@@ -250,6 +251,21 @@ def test_broadcasting_warns_like_torch(loss):
         b = getattr(F, loss)(x, y)
     assert ours[0].filename == __file__  # the warning points at the caller
     assert a.item() == pytest.approx(b.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_broadcasting_warning_says_what_torch_says(loss):
+    x, y = torch.zeros(3, 4, dtype=F64), torch.arange(4, dtype=F64)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        getattr(reflosses, loss)(x, y)
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        getattr(F, loss)(x, y)
+    def shapes_as_tuples(text):  # torch prints torch.Size([3, 4]) where we print (3, 4)
+        return re.sub(r"torch\.Size\(\[([^\]]*)\]\)", lambda m: str(tuple(int(v) for v in m.group(1).split(", ") if v)), text)
+
+    assert [(w.category, shapes_as_tuples(str(w.message))) for w in theirs] == [(w.category, str(w.message)) for w in ours]
 
 
 def test_same_shapes_do_not_warn():
