@@ -181,7 +181,7 @@ def gaussian_nll_loss(
     check_broadcast("gaussian_nll_loss", input=input, target=target)
     var = _gaussian_var(var, input)
     # straight-through clamp: value max(var, eps), gradient as if there were no clamp
-    var = var + (var.clamp(min=eps) - var).detach()
+    var = var + (eps - var).clamp(min=0).detach()  # adds 0 wherever var >= eps (var = inf stays inf)
     # loss = 0.5 (log var + (x - y)^2 / var)
     loss = 0.5 * (torch.log(var) + (input - target) ** 2 / var)
     if full:

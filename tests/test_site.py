@@ -762,3 +762,15 @@ def test_the_watch_catches_what_it_must(server, page, watch):
     assert "HTTP 404" in text and "no-such-file.png" in text
     assert "console error: deliberate" in text
     watch.problems.clear()
+
+
+def test_landing_page_counts_the_chapters_that_exist(site):
+    """The landing page says how many chapters are written, from the files (never typed)."""
+    from reflosses import CATALOG
+
+    written = [e for e in CATALOG if all((ROOT / "book" / lang / f"{e.chapter}.ipynb").is_file() for lang in ("en", "zh"))]
+    text = " ".join(soup(site / "book" / "intro.html").get_text().split())
+    assert f"{len(written)} of the {len(CATALOG)} losses have a chapter" in text
+    assert f"{len(CATALOG)} 个损失函数中已有 {len(written)} 个写成了章节" in text
+    assert all(e.torch_class in text for e in written)
+    assert "{{" not in text

@@ -238,6 +238,24 @@ def localise_zh_pages(app: Sphinx, exception: Exception | None) -> None:
         page.write_text(localise(page.read_text(encoding="utf-8")), encoding="utf-8")
 
 
+def chapter_counts(app: Sphinx, config) -> None:
+    """``{{ chapters_written }}``, ``{{ losses_total }}`` and the lists of written chapters, for
+    the landing page: computed from ``reflosses.CATALOG`` and the notebooks present in both
+    editions, so the page never promises a chapter that does not exist."""
+    from reflosses import CATALOG
+
+    book = Path(app.srcdir) / "book"
+    written = [e for e in CATALOG if all((book / lang / f"{e.chapter}.ipynb").is_file() for lang in ("en", "zh"))]
+    subs = dict(config.myst_substitutions or {})
+    subs.update({
+        "chapters_written": str(len(written)),
+        "losses_total": str(len(CATALOG)),
+        "written_list": ", ".join(e.torch_class for e in written) or "none",
+        "written_list_zh": "、".join(e.torch_class for e in written) or "暂无",
+    })
+    config.myst_substitutions = subs
+
+
 def theme_options(app: Sphinx, config) -> None:
     """Header: the language button takes the place of the theme's full-screen button, which
     adds little and pushes the header past a phone's width. pydata-sphinx-theme (0.17) also puts a
@@ -328,6 +346,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", check_config)
     app.connect("config-inited", disable_thebe)
     app.connect("config-inited", theme_options)
+    app.connect("config-inited", chapter_counts)
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
     app.connect("build-finished", write_math_assets)
