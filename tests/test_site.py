@@ -18,10 +18,8 @@ import http.server
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -42,26 +40,19 @@ RESOURCE_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconne
 # ----------------------------------------------------------------------------- the build
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """Build the book once (every warning an error, like `make book`) into a temp dir.
-
-    REFLOSSES_SITE_HTML=<dir> reuses an existing build instead (for working on these tests).
-    """
+def site(request) -> Path:
+    """The book built once per session (every warning an error, like `make book`; conftest's
+    ``site_build``). REFLOSSES_SITE_HTML=<dir> reuses an existing build instead (for working on
+    these tests)."""
     if os.environ.get("REFLOSSES_SITE_HTML"):
         return Path(os.environ["REFLOSSES_SITE_HTML"]).resolve()
-    out = tmp_path_factory.mktemp("site")
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(ROOT), "--path-output", str(out),
-           "--warningiserror", "--nitpick", "--keep-going"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - t0
-    html = out / "_build" / "html"
+    build = request.getfixturevalue("site_build")
+    html = build["html"]
     ARTIFACTS.mkdir(exist_ok=True)  # the build log is uploaded by CI when a job fails
-    (ARTIFACTS / "build.log").write_text(f"$ {' '.join(cmd)}\n# {elapsed:.1f} s, exit {proc.returncode}\n"
-                                         f"{proc.stdout}\n{proc.stderr}", encoding="utf-8")
-    if proc.returncode != 0 or not (html / "searchindex.js").is_file():
-        pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    (ARTIFACTS / "build.log").write_text(f"$ {' '.join(build['cmd'])}\n# {build['seconds']:.1f} s, exit {build['rc']}\n"
+                                         f"{build['log']}", encoding="utf-8")
+    if build["rc"] != 0 or not (html / "searchindex.js").is_file():
+        pytest.fail(f"jupyter-book build failed ({build['rc']}):\n{build['log'][-6000:]}")
     return html
 
 
