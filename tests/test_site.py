@@ -765,3 +765,14 @@ def test_landing_page_counts_the_chapters_that_exist(site):
     assert f"{len(CATALOG)} 个损失函数中已有 {len(written)} 个写成了章节" in text
     assert all(e.torch_class in text for e in written)
     assert "{{" not in text
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_output_line_is_cut_off(site, server, page, chapter, width):
+    """Printed output wraps (reflosses.css): nothing a cell printed hides past the right edge."""
+    page.set_viewport_size({"width": width, "height": 800})
+    for path in (chapter, twin_path(site, chapter)):
+        open_page(page, page_url(server, site, path))
+        clipped = page.evaluate("""() => [...document.querySelectorAll('.cell_output pre')]
+            .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60))""")
+        assert clipped == [], (path.name, width, clipped)
