@@ -104,7 +104,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
 
     Args:
         input: distances (or any scores), any shape.
-        target: ``1`` or ``-1``, broadcastable with ``input``.
+        target: ``1`` or ``-1``, broadcastable to ``input``'s shape (not the other way round).
         margin: the distance beyond which dissimilar pairs cost nothing.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
 
@@ -131,7 +131,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
 
     Args:
         input: scores (logits), any shape.
-        target: ``1`` or ``-1``, broadcastable with ``input``.
+        target: ``1`` or ``-1``, broadcastable to ``input``'s shape (not the other way round).
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
 
     Returns:
@@ -145,8 +145,11 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     """
     check_reduction(reduction)
     check_broadcast("soft_margin_loss", input=input, target=target)
-    # loss = log(1 + exp(-y x))
-    loss = torch.log1p(torch.exp(-target * input))
+    if torch.broadcast_shapes(input.shape, target.shape) != input.shape:  # torch writes into input's shape
+        raise RuntimeError(f"soft_margin_loss: target of size {tuple(target.shape)} must broadcast to the input's "
+                           f"size {tuple(input.shape)}, not widen it")
+    # loss = log(1 + exp(-y x)), in input's shape and dtype as in torch
+    loss = torch.log1p(torch.exp(-target * input)).to(input.dtype)
     return reduce(loss, reduction)
 
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torchdiff import same_error
 
 import reflosses
 from reflosses import embedding as E
@@ -261,3 +262,16 @@ def test_the_piecewise_log_sigmoid_the_docs_warn_about_has_twice_the_gradient_at
     (ours,) = torch.autograd.grad(reflosses.multilabel_soft_margin_loss(x[None], y), x)
     (theirs,) = torch.autograd.grad(F.multilabel_soft_margin_loss(x[None], y), x)
     assert ours.item() == theirs.item() == -0.5  # d/dx softplus(-x) at 0
+
+
+@pytest.mark.parametrize("x_shape,y_shape", [((4, 1), (4,)), ((5,), (4, 5))])
+def test_soft_margin_target_may_not_widen_the_input(x_shape, y_shape):
+    """torch writes the loss into the input's shape: (4, 1) against (4,) is an error, not (4, 4)."""
+    x, y = torch.randn(x_shape, dtype=D), torch.ones(y_shape, dtype=D)
+    same_error(lambda m: m.soft_margin_loss(x, y, reduction="none"), "target")
+
+
+def test_soft_margin_loss_has_the_input_dtype():
+    x, y = torch.randn(6), torch.tensor([1.0, -1.0] * 3, dtype=D)
+    ours, theirs = E.soft_margin_loss(x, y, reduction="none"), F.soft_margin_loss(x, y, reduction="none")
+    assert ours.dtype == theirs.dtype == torch.float32 and torch.equal(ours, theirs)
