@@ -148,8 +148,8 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     if torch.broadcast_shapes(input.shape, target.shape) != input.shape:  # torch writes into input's shape
         raise RuntimeError(f"soft_margin_loss: target of size {tuple(target.shape)} must broadcast to the input's "
                            f"size {tuple(input.shape)}, not widen it")
-    # loss = log(1 + exp(-y x)), in input's shape and dtype as in torch
-    loss = torch.log1p(torch.exp(-target * input)).to(input.dtype)
+    # loss = log(1 + exp(-y x)), in input's shape and dtype: torch casts the target to it first
+    loss = torch.log1p(torch.exp(-target.to(input.dtype) * input))
     return reduce(loss, reduction)
 
 
