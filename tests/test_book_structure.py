@@ -39,7 +39,7 @@ def _twin(p: pathlib.Path) -> pathlib.Path:
 
 
 NOTEBOOKS = _pages(EN, ".ipynb") + _pages(ZH, ".ipynb")
-CHAPTERS = [p for p in NOTEBOOKS if p.parent.name not in ("en", "zh", "appendix")]  # under a family folder
+CHAPTERS = [p for p in NOTEBOOKS if p.parent.name not in ("en", "zh", "appendix", "families")]  # under a family folder
 MD_PAGES = _pages(EN, ".md") + _pages(ZH, ".md")
 PAGES = NOTEBOOKS + MD_PAGES
 EN_NOTEBOOKS = _pages(EN, ".ipynb")
