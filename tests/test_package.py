@@ -88,7 +88,9 @@ def test_catalog_entries_are_consistent():
         assert getattr(reflosses, e.name) is e.function
         assert e.family in {"regression", "classification", "distributions", "embedding", "sequence"}
         assert e.summary_en and e.summary_zh and any("\u4e00" <= c <= "\u9fff" for c in e.summary_zh)
-        assert f"book/en/{e.chapter}.ipynb" in (e.function.__doc__ or ""), f"{e.name}: docstring lacks its chapter"
+        address = f"book/en/{e.chapter}.ipynb"
+        assert f"Chapter: {address}" in (e.function.__doc__ or ""), f"{e.name}: docstring lacks its chapter"
+        assert (PKG.parent / address).is_file(), f"{e.name}: its docstring names {address}, which does not exist"
     assert sorted(reflosses.__all__) == sorted([e.name for e in CATALOG] + ["CATALOG", "EXCLUDED"])
 
 
