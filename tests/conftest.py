@@ -13,6 +13,10 @@ import pytest
 def pytest_configure(config):
     for pattern in ("_build", ".ipynb_checkpoints"):
         config.addinivalue_line("norecursedirs", pattern)
+    # two xdist workers on two cores: one torch thread each, instead of two each fighting for them
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):
