@@ -232,10 +232,14 @@ def test_multi_margin_gradient_exactly_on_the_hinge():
 
 X45, Y45 = torch.randn(4, 5, dtype=F64), torch.rand(4, 5, dtype=F64)
 IDX = torch.tensor([0, 1, 2, 3])
-BAD_INPUTS = [  # (id, call, exact exception class, a word the message must contain)
-    ("l1 weight=2.0", lambda m: m.l1_loss(X45, Y45, weight=2.0), TypeError, "weight"),
-    ("mse weight=2.0", lambda m: m.mse_loss(X45, Y45, weight=2.0), TypeError, "weight"),
-    ("huber weight=2.0", lambda m: m.huber_loss(X45, Y45, weight=2.0), TypeError, "weight"),
+XI = torch.tensor([1, 2, 3])
+BAD_INPUTS = [  # (id, call, exact exception class, what the message must contain)
+    ("l1 weight=2.0", lambda m: m.l1_loss(X45, Y45, weight=2.0), TypeError, "l1_loss: weight"),
+    ("mse weight=2.0", lambda m: m.mse_loss(X45, Y45, weight=2.0), TypeError, "mse_loss: weight"),
+    ("huber weight=2.0", lambda m: m.huber_loss(X45, Y45, weight=2.0), TypeError, "huber_loss: weight"),
+    ("mse integer inputs", lambda m: m.mse_loss(XI, XI), NotImplementedError, "mse_loss"),
+    ("smooth_l1 integer inputs", lambda m: m.smooth_l1_loss(XI, XI), NotImplementedError, "smooth_l1_loss"),
+    ("huber integer inputs", lambda m: m.huber_loss(XI, XI), NotImplementedError, "huber_loss"),
     ("nll weight=2.0", lambda m: m.nll_loss(X45, IDX, weight=2.0), TypeError, "weight"),
     ("cross_entropy weight=2.0", lambda m: m.cross_entropy(X45, IDX, weight=2.0), TypeError, "weight"),
     ("bce weight=2.0", lambda m: m.binary_cross_entropy(Y45, Y45, weight=2.0), TypeError, "weight"),
