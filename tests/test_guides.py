@@ -96,7 +96,7 @@ def test_cheatsheet_opens_with_a_row_per_catalog_entry(lang):
 def test_the_guides_agree_on_input_conventions(lang):
     _, cheat = _table_cell(_nb(_page("cheatsheet", lang)), "class")
     _, tree = _table_cell(_nb(_page("choosing", lang)), "target")
-    cheat_input = {r[0]: r[cheat[0].index("input")] for r in cheat[1:]}
+    cheat_input = {r[0]: r[cheat[0].index("input / target")].split(" / ")[0] for r in cheat[1:]}
     col = tree[0].index("input")
     loss = tree[0].index("loss")
     for r in tree[1:]:
