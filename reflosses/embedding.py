@@ -104,7 +104,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
 
     Args:
         input: distances (or any scores), any shape.
-        target: ``1`` or ``-1``, broadcastable to ``input``'s shape (not the other way round).
+        target: ``1`` or ``-1``, broadcastable with ``input``.
         margin: the distance beyond which dissimilar pairs cost nothing.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``.
 
