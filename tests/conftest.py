@@ -19,6 +19,7 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the markers into "@group" node ids
 def pytest_collection_modifyitems(config, items):
     """`make test` distributes tests over the workers one by one (`--dist loadgroup`), except what
     must stay together: the cells of one notebook (one kernel runs them in order) and the site tests

@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BUILD_SECONDS_LIMIT = 120  # measured about 20 s on the 2-core development machine
 
 _NO_JB = (shutil.which("jupyter-book", path=str(pathlib.Path(sys.executable).parent)) is None
           and shutil.which("jupyter-book") is None)
@@ -61,10 +60,6 @@ def _warnings(log: str) -> list[str]:
 def test_build_succeeds_with_warnings_as_errors(site):
     assert site["rc"] == 0, "\n".join(_warnings(site["log"])[:40]) or site["log"][-3000:]
     assert _warnings(site["log"]) == []
-
-
-def test_build_is_fast(site):
-    assert site["seconds"] < BUILD_SECONDS_LIMIT, f"the build took {site['seconds']:.0f} s"
 
 
 def test_every_toc_page_has_html(site):
