@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 
 ## make test: the whole suite — unit, differential, notebook structure, nbval, site and browser tests
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q tests book --nbval --nbval-current-env -p no:randomly
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -q tests book --nbval --nbval-current-env -p no:randomly
 
 ## make book: build the bilingual site into book/_build/html (every warning is an error)
 book: $(STAMP)

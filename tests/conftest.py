@@ -19,19 +19,6 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the markers into "@group" node ids
-def pytest_collection_modifyitems(config, items):
-    """`make test` distributes tests over the workers one by one (`--dist loadgroup`), except what
-    must stay together: the cells of one notebook (one kernel runs them in order) and the site tests
-    (one build, one server). Spreading the thousands of differential cases keeps both workers busy."""
-    for item in items:
-        path = str(item.fspath)
-        if path.endswith(".ipynb"):
-            item.add_marker(pytest.mark.xdist_group(name=path))
-        elif path.endswith("test_site.py") or path.endswith("test_book_build.py"):
-            item.add_marker(pytest.mark.xdist_group(name="site"))
-
-
 def _jupyter_book():
     import pathlib
     import sys
@@ -42,8 +29,8 @@ def _jupyter_book():
 
 @pytest.fixture(scope="session")
 def site_build(tmp_path_factory):
-    """One site build per test session (every warning an error, like `make book`), shared by
-    test_book_build.py and test_site.py (both run on the same worker: the "site" group)."""
+    """One site build per test session (every warning an error, like `make book`), for
+    test_site.py (under `--dist loadfile` the module runs on one worker, so the build happens once)."""
     import pathlib
     import subprocess
     import time

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -776,3 +777,61 @@ def test_no_output_line_is_cut_off(site, server, page, chapter, width):
         clipped = page.evaluate("""() => [...document.querySelectorAll('.cell_output pre')]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60))""")
         assert clipped == [], (path.name, width, clipped)
+
+
+# ------------------------------------------------ the build itself (one build, shared with the tests above)
+
+def _toc_pages_of_the_build() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            pages.extend([node["file"]] if "file" in node else [])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc.get("parts", []))
+    return pages
+
+
+def _warnings(log: str) -> list[str]:
+    return [ln for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln]
+
+
+def test_build_succeeds_with_warnings_as_errors(site_build):
+    assert site_build["rc"] == 0, "\n".join(_warnings(site_build["log"])[:40]) or site_build["log"][-3000:]
+    assert _warnings(site_build["log"]) == []
+
+
+def test_every_toc_page_has_html(site_build):
+    missing = [p for p in _toc_pages_of_the_build() if not (site_build["html"] / f"{p}.html").is_file()]
+    assert missing == []
+
+
+def test_every_chapter_has_html_in_both_languages(site_build):
+    from reflosses import CATALOG
+
+    written = [e for e in CATALOG if (ROOT / "book" / "en" / f"{e.chapter}.ipynb").exists()
+               or (ROOT / "book" / "zh" / f"{e.chapter}.ipynb").exists()]
+    assert written, "no chapter notebooks found"
+    for e in written:
+        for lang in ("en", "zh"):
+            page = site_build["html"] / "book" / lang / f"{e.chapter}.html"
+            assert page.is_file(), f"{page.relative_to(site['html'])} was not built"
+
+
+def test_cheatsheet_links_resolve_to_chapters(site_build):
+    from reflosses import CATALOG
+
+    for lang in ("en", "zh"):
+        html = (site_build["html"] / "book" / lang / "cheatsheet.html").read_text(encoding="utf-8")
+        tables = "".join(re.findall(r"<table.*?</table>", html, flags=re.S))  # the generated tables, not the sidebar
+        assert "LinearCrossEntropyLoss" in tables and "CTCLoss" in tables
+        assert ".ipynb" not in tables, f"{lang} cheat sheet: a link was left unresolved"
+        for e in CATALOG:
+            if (ROOT / "book" / lang / f"{e.chapter}.ipynb").exists():
+                assert f'href="{e.chapter}.html"' in tables, f"{lang} cheat sheet: no link to {e.chapter}.html"
