@@ -5,9 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
-# make test: three xdist workers on two cores. Each notebook runs in a kernel of its own, and the
-# workers wait on kernels and on Chromium often enough that a third keeps both cores busy.
-TEST_JOBS ?= 3
 
 .PHONY: test book run lab check bench lint clean compat mutate
 
@@ -22,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 
 ## make test: the whole suite — unit, differential, notebook structure, nbval, site and browser tests
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile -q tests book --nbval --nbval-current-env -p no:randomly
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -q tests book --nbval --nbval-current-env -p no:randomly
 
 ## make book: build the bilingual site into book/_build/html (every warning is an error)
 book: $(STAMP)
