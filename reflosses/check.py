@@ -123,8 +123,7 @@ def _run(case: Case, fn, dtype: torch.dtype, seed: int, seen: list[str] | None =
         seen += torch_losses_reached(lambda: box.append(_run(case, fn, dtype, seed)))
         return box[0]
     tensors = case.make(torch.Generator().manual_seed(seed), dtype)
-    names = case.grad if case.grad is not None else tuple(
-        k for k, v in tensors.items() if isinstance(v, torch.Tensor) and v.is_floating_point())
+    names = case.differentiated(tensors)
     leaves = {k: (v.detach().clone().requires_grad_(k in names) if isinstance(v, torch.Tensor) else v)
               for k, v in tensors.items()}
     out = case.run(fn, leaves)

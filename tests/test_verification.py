@@ -155,9 +155,7 @@ TWICE_DIFFERENTIABLE = {"mse_loss", "cross_entropy", "nll_loss", "binary_cross_e
 
 def _gradcheck_inputs(case, seed=0):
     tensors = case.make(torch.Generator().manual_seed(seed), F64)
-    names = case.grad if case.grad is not None else tuple(
-        k for k, v in tensors.items() if isinstance(v, torch.Tensor) and v.is_floating_point())
-    return tensors, [n for n in names if tensors[n].numel() > 0]
+    return tensors, [n for n in case.differentiated(tensors) if tensors[n].numel() > 0]
 
 
 def _gradcheck_cases(only=None, exclude=()):

@@ -28,6 +28,12 @@ class Case:
     rtol64: float = 1e-12  # relative tolerance of values in float64 (gradients use rtol64 * 100)
     rtol32: float = 1e-5  # relative tolerance in float32 (values and gradients)
 
+    def differentiated(self, tensors: dict[str, Tensor]) -> tuple[str, ...]:
+        """The names of the tensors whose gradients are compared: ``grad``, or every float tensor."""
+        if self.grad is not None:
+            return self.grad
+        return tuple(k for k, v in tensors.items() if isinstance(v, Tensor) and v.is_floating_point())
+
     def run(self, fn: Callable, tensors: dict[str, Tensor]) -> Tensor:
         if self.call is not None:
             return self.call(fn, tensors, self.kwargs)
