@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: test book run lab check bench lint clean compat mutate
+.PHONY: test book site run lab check bench lint clean compat mutate
 
 $(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,14 @@ $(STAMP): requirements.lock pyproject.toml book/_ext/mathjax/package-lock.json
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -q tests book --nbval --nbval-current-env -p no:randomly
 
-## make book: build the bilingual site into book/_build/html (every warning is an error)
+## make book: build the site into book/_build/html: the English and the Chinese edition (book/en,
+## book/zh, each its own Sphinx project) and the bilingual landing page; every warning is an error
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . --path-output book --warningiserror --nitpick --keep-going
+	$(PY) book/_ext/build_site.py --out book/_build/html
+
+## make site: the same, plus each edition as one PDF printed by Chromium (en/reflosses-en.pdf, zh/...)
+site: $(STAMP)
+	$(PY) book/_ext/build_site.py --out book/_build/html --pdf
 
 ## make run NB="book/en/regression/l1_loss.ipynb book/zh/regression/l1_loss.ipynb": re-execute
 ## notebooks in place with the project's kernel (default: every notebook under book/), no timestamps
@@ -32,8 +37,9 @@ run: $(STAMP)
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=python3 \
 		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NB)
 
-## make lab: open the notebooks in JupyterLab with the project's kernel
+## make lab: open the notebooks in JupyterLab (installed into .venv on first use; not needed by the tests)
 lab: $(STAMP)
+	test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install --quiet --disable-pip-version-check jupyterlab
 	$(VENV)/bin/jupyter lab book
 
 ## make check: compare every reflosses function with the installed torch

