@@ -21,10 +21,10 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def site_build(tmp_path_factory, worker_id):
-    """The site built once per test session (both editions, the landing page and the two PDFs;
-    every warning an error, like `make book`), shared by the xdist workers: the first worker to
-    ask builds it under a file lock, the others wait and reuse it (test_site.py and
-    test_site_browser.py may run on different workers)."""
+    """The site built once per test session (both editions and the landing page; every warning an
+    error, like `make book`). Shared by the xdist workers under a file lock, should more than one
+    module ask for it. The PDFs (`make site`) are not printed here: test_site.py prints a page
+    with the same function instead."""
     import json
     import pathlib
     import subprocess
@@ -38,7 +38,7 @@ def site_build(tmp_path_factory, worker_id):
     out, record = shared / "site" / "html", shared / "site" / "build.json"
     with FileLock(str(shared / "site.lock")):
         if not record.is_file():
-            cmd = [sys.executable, str(root / "book" / "_ext" / "build_site.py"), "--out", str(out), "--pdf"]
+            cmd = [sys.executable, str(root / "book" / "_ext" / "build_site.py"), "--out", str(out)]
             start = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
             record.write_text(json.dumps({"rc": proc.returncode, "log": proc.stdout + proc.stderr, "cmd": cmd,
@@ -50,7 +50,7 @@ def site_build(tmp_path_factory, worker_id):
 @pytest.fixture(scope="session")
 def site(request):
     """The built site's folder (``site_build``); REFLOSSES_SITE_HTML=<dir> reuses a build made
-    with `python book/_ext/build_site.py --out <dir> --pdf` (for working on the site tests)."""
+    with `python book/_ext/build_site.py --out <dir>` (for working on the site tests)."""
     import os
     import pathlib
 

@@ -92,6 +92,11 @@ def build_one(project: str, out: Path, builder: str, toc: Path) -> int:
     return result if isinstance(result, int) else 1
 
 
+def pdf_name(edition: str) -> str:
+    """Where an edition's PDF lands, relative to the site (the landing page links these)."""
+    return f"{edition}/reflosses-{edition}.pdf"
+
+
 def print_pdf(singlehtml: Path, pdf: Path) -> None:
     """Chromium prints the single-page build of an edition (its fonts: fonts-noto-cjk for Chinese)."""
     if not CHROMIUM.exists():
@@ -141,7 +146,7 @@ def build(out: Path, pdf: bool, log=sys.stdout) -> dict:
 
         start = time.perf_counter()
         with ThreadPoolExecutor(len(EDITIONS)) as pool:
-            list(pool.map(lambda p: print_pdf(out.parent / "singlehtml" / p, out / p / f"reflosses-{p}.pdf"), EDITIONS))
+            list(pool.map(lambda p: print_pdf(out.parent / "singlehtml" / p, out / pdf_name(p)), EDITIONS))
         times["PDFs"] = time.perf_counter() - start
     (out / ".nojekyll").touch()
     return times
