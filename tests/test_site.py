@@ -985,6 +985,29 @@ CELL_WORDS = """() => {
 }"""
 
 
+def test_small_faults_stay_fixed(site, server, page):
+    """The sidebar's search box stays in view on a late page of an edition; on a phone no heading
+    link wraps onto a line of its own; the landing page's sidebar names the site once."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    for lang in ("en", "zh"):
+        open_page(page, page_url(server, site, site / lang / "sequence" / "ctc_loss.html"))
+        box = page.locator(".bd-sidebar-primary .search-button-field").bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 800, (lang, box)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in [site / "en" / "regression" / "smooth_l1_loss.html", site / "zh" / "regression" / "huber_loss.html"]:
+        open_page(page, page_url(server, site, path))
+        lines = page.evaluate("""() => { const h = document.querySelector('article h1');
+            const tops = new Set([...document.createRange().getClientRects.call((() => { const r = document.createRange(); r.selectNodeContents(h); return r; })())]
+                .filter(r => r.width > 0).map(r => Math.round(r.top)));
+            const text = document.createRange(); text.selectNodeContents(h.firstChild);
+            const textTops = new Set([...text.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+            return [tops.size, textTops.size]; }""")
+        assert lines[0] == lines[1], (path.name, lines)  # the heading has no line beyond its text's
+    open_page(page, page_url(server, site, site / "index.html"))
+    titles = page.evaluate("() => [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.textContent.trim())")
+    assert sum(t.startswith("reflosses: PyTorch losses") for t in titles) == 1, titles
+
+
 def test_chinese_on_english_pages_takes_simplified_forms(site, server, page):
     """The glossary is an English-language page with Chinese columns: its Han characters are drawn
     with the Simplified Chinese font, not a Japanese one (reflosses.css names the SC font)."""
