@@ -237,6 +237,28 @@ def test_one_stylesheet_and_no_font_awesome_script(site):
         assert "searchindex.js" in _text(project / "search.html")
 
 
+def test_every_icon_the_css_draws_is_in_its_embedded_font(site):
+    """Font Awesome glyphs are drawn from fonts cut down at build time: every glyph a rule of the
+    stylesheet can still show (icon classes, and the theme's --pst-icon-* variables behind the
+    admonition titles and "hide search matches") must be in the font; and Bootstrap's tooltip
+    arrows, whose classes are built at run time, survive the purge."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    for project in (site, site / "en", site / "zh"):
+        css = (project / "_static" / "site.css").read_text(encoding="utf-8")
+        wanted = {int(c, 16) for c in re.findall(r'content:"\\(f[0-9a-f]{3})"', css)}
+        wanted |= {ord(c) for c in re.findall("--pst-icon-[a-z-]+:\"([\ue000-\uf8ff])\"", css)}
+        assert 0xF0F3 in wanted and 0xF010 in wanted  # the bell and the search-minus
+        have = set()
+        for data in re.findall(r"Font Awesome[^}]*?data:font/woff;base64,([A-Za-z0-9+/=]+)", css):
+            have |= set(TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap())
+        assert not wanted - have, sorted(hex(c) for c in wanted - have)
+        assert ".bs-tooltip-auto[data-popper-placement^=top] .tooltip-arrow" in css
+
+
 def test_purge_keeps_what_pages_or_scripts_may_use():
     from site_assets import _selector_used, purge
 
@@ -985,14 +1007,26 @@ CELL_WORDS = """() => {
 }"""
 
 
+SIDEBAR_SCROLLED = "() => document.querySelector('.bd-sidebar-primary').scrollTop > 0"
+
+
 def test_small_faults_stay_fixed(site, server, page):
-    """The sidebar's search box stays in view on a late page of an edition; on a phone no heading
+    """The sidebar's search box stays in view on a late page of an edition, with no link showing
+    above it; on a phone no heading
     link wraps onto a line of its own; the landing page's sidebar names the site once."""
     page.set_viewport_size({"width": 1280, "height": 800})
     for lang in ("en", "zh"):
         open_page(page, page_url(server, site, site / lang / "sequence" / "ctc_loss.html"))
+        page.wait_for_function(SIDEBAR_SCROLLED)  # the theme scrolls the sidebar to the current page
         box = page.locator(".bd-sidebar-primary .search-button-field").bounding_box()
         assert box and 0 <= box["y"] and box["y"] + box["height"] <= 800, (lang, box)
+        sidebar = page.locator(".bd-sidebar-primary").bounding_box()
+        item = page.locator(".bd-sidebar-primary .sidebar-primary-item:has(> .search-button-field)").bounding_box()
+        above = page.evaluate("""([x, top, bottom]) => { const hits = [];
+            for (let y = top + 1; y < bottom; y += 3) { const e = document.elementFromPoint(x, y);
+              if (e && e.closest('nav.bd-docs-nav')) hits.push(y); } return hits; }""",
+                              [item["x"] + 20, sidebar["y"], item["y"]])
+        assert above == [], (lang, above)  # no sidebar link shows above the sticky search box
     page.set_viewport_size({"width": 390, "height": 844})
     for path in [site / "en" / "regression" / "smooth_l1_loss.html", site / "zh" / "regression" / "huber_loss.html"]:
         open_page(page, page_url(server, site, path))
@@ -1006,6 +1040,24 @@ def test_small_faults_stay_fixed(site, server, page):
     open_page(page, page_url(server, site, site / "index.html"))
     titles = page.evaluate("() => [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.textContent.trim())")
     assert sum(t.startswith("reflosses: PyTorch losses") for t in titles) == 1, titles
+
+
+def test_search_field_and_plots_keep_their_shape(site, server, page):
+    """The search icon sits beside the text field, not over it (without Font Awesome's script it
+    stays an <i> the theme's CSS would position absolutely); a plot keeps its aspect ratio on a
+    phone."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    for lang in ("en", "zh"):
+        open_page(page, f"{server}{lang}/search.html")
+        icon = page.locator("#search-results, .bd-search-container").locator("form.bd-search i").first.bounding_box()
+        field = page.locator(".bd-search-container form.bd-search input").first.bounding_box()
+        assert icon["x"] + icon["width"] <= field["x"] + 1, (lang, icon, field)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (site / "en" / "regression" / "l1_loss.html", site / "zh" / "classification" / "cross_entropy.html"):
+        open_page(page, page_url(server, site, path))
+        ratios = page.evaluate("""() => [...document.querySelectorAll('article img')].filter(i => i.naturalWidth)
+            .map(i => [i.naturalWidth / i.naturalHeight, i.getBoundingClientRect().width / i.getBoundingClientRect().height])""")
+        assert ratios and all(abs(a - b) / a < 0.02 for a, b in ratios), (path.name, ratios)
 
 
 def test_chinese_on_english_pages_takes_simplified_forms(site, server, page):

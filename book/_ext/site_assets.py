@@ -27,7 +27,8 @@ URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
 IMPORT = re.compile(r"@import\s+(?:url\()?\s*['\"]([^'\"]+)['\"]\s*\)?\s*;")
 FA_RULE = re.compile(r"((?:\.fa-[a-z0-9-]+::?before,?)+)\{content:\"\\([0-9a-f]+)\"\}")
 FA_FONT = re.compile(r"@font-face\{[^}]*?src:url\(\"?vendor/fontawesome/webfonts/(fa-[a-z]+-\d+)\.woff2\"?\)[^}]*\}")
-ICON_VAR = re.compile(r"--pst-icon-[a-z-]+:\"\\([0-9a-f]+)\"")
+# the theme's icon variables (admonition titles, "hide search matches") hold the glyph itself
+ICON_VAR = re.compile("--pst-icon-[a-z-]+:\"([\ue000-\uf8ff])\"")
 
 
 def _inline(css_path: Path, static: Path) -> str:
@@ -68,8 +69,10 @@ def slim_font_awesome(css: str, used: set[str], fonts: Path) -> str:
         return m.group(0) if names & used else ""
 
     css = FA_RULE.sub(keep, css)
-    codepoints = {int(c, 16) for c in re.findall(r"\{content:\"\\([0-9a-f]+)\"\}", css)}
-    codepoints |= {int(c, 16) for c in ICON_VAR.findall(css)}
+    codepoints = {int(c, 16) for c in re.findall(r"content:\"\\(f[0-9a-f]{3})\"", css)}
+    codepoints |= {ord(c) for c in ICON_VAR.findall(css)}
+    if 0xF0F3 not in codepoints:  # the bell of every plain admonition: the variables were not found
+        raise RuntimeError("pydata-sphinx-theme's --pst-icon-* variables not found: has its CSS changed?")
 
     def embed(m: re.Match) -> str:
         font = TTFont(fonts / f"{m.group(1)}.ttf")  # the .woff2 twin needs brotli to read
@@ -156,10 +159,16 @@ def shrink_images(outdir: Path) -> tuple[int, int]:
 PAREN = re.compile(r"\([^()]*\)")
 
 
+# Classes that scripts build from parts at run time, so no page or script spells them out:
+# Bootstrap's tooltip and popover placements (`bs-${name}-auto`), which draw the tooltip's arrow.
+BUILT_AT_RUN_TIME = {f"bs-{kind}-{side}" for kind in ("tooltip", "popover")
+                     for side in ("auto", "top", "bottom", "start", "end")}
+
+
 def css_tokens(outdir: Path) -> set[str]:
-    """Every class and id a page of the project carries, and every word of its scripts (classes
-    that scripts add: show, active, collapsing ...)."""
-    tokens = set()
+    """Every class and id a page of the project carries, every word of its scripts (classes that
+    scripts add: show, active, collapsing ...) and ``BUILT_AT_RUN_TIME``."""
+    tokens = set(BUILT_AT_RUN_TIME)
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8", errors="replace")
         for attr in re.findall(r'\b(?:class|id)="([^"]*)"', text):
