@@ -446,6 +446,15 @@ def test_external_url_detection():
     assert css_urls("a{background:url('https://x.org/a.png')} @import 'b.css';") == ["https://x.org/a.png", "b.css"]
 
 
+def test_landing_page_leads_to_each_editions_search(site):
+    """The landing project's own search covers the landing page and the glossary; the page links
+    the search of each edition, where the chapters are."""
+    links = tree(site / "index.html").xpath("//article//a/@href")
+    for lang in EDITIONS:
+        assert f"{lang}/search.html" in links
+        assert 'id="search-results"' in _text(site / lang / "search.html")
+
+
 def test_landing_page_counts_the_chapters_that_exist(site):
     """The landing page says how many chapters are written, from the files (never typed)."""
     from reflosses import CATALOG
