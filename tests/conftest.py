@@ -20,31 +20,22 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def site_build(tmp_path_factory, worker_id):
+def site_build(tmp_path_factory):
     """The site built once per test session (both editions and the landing page; every warning an
-    error, like `make book`). Shared by the xdist workers under a file lock, should more than one
-    module ask for it. The PDFs (`make site`) are not printed here: test_site.py prints a page
-    with the same function instead."""
-    import json
+    error, like `make book`) for test_site.py, which runs on one worker under `--dist loadfile`.
+    The PDFs (`make site`) are not printed here: test_site.py prints a page with the same function."""
     import pathlib
     import subprocess
     import sys
     import time
 
-    from filelock import FileLock
-
     root = pathlib.Path(__file__).resolve().parents[1]
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    out, record = shared / "site" / "html", shared / "site" / "build.json"
-    with FileLock(str(shared / "site.lock")):
-        if not record.is_file():
-            cmd = [sys.executable, str(root / "book" / "_ext" / "build_site.py"), "--out", str(out)]
-            start = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
-            record.write_text(json.dumps({"rc": proc.returncode, "log": proc.stdout + proc.stderr, "cmd": cmd,
-                                          "seconds": time.perf_counter() - start}), encoding="utf-8")
-    build = json.loads(record.read_text(encoding="utf-8"))
-    return {**build, "html": out}
+    out = tmp_path_factory.mktemp("site") / "html"
+    cmd = [sys.executable, str(root / "book" / "_ext" / "build_site.py"), "--out", str(out)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
+    return {"html": out, "rc": proc.returncode, "log": proc.stdout + proc.stderr, "cmd": cmd,
+            "seconds": time.perf_counter() - start}
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from test_workflow import pinned_torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -86,12 +87,6 @@ def repository_url() -> str:
 def ci_index_url() -> str:
     ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
     return ci["env"]["PIP_EXTRA_INDEX_URL"]
-
-
-def lock_torch(name: str) -> str:
-    m = re.search(r"^torch==(\S+)$", (ROOT / name).read_text(encoding="utf-8"), re.M)
-    assert m, f"{name} pins no torch"
-    return m.group(1)
 
 
 def torch_specifier() -> SpecifierSet:
@@ -276,7 +271,7 @@ def test_the_download_names_are_the_sites(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_torch_versions_are_those_of_the_locks(lang):
     text = page(lang)
-    pinned, latest = lock_torch("requirements.lock"), lock_torch("requirements-latest.lock")
+    pinned, latest = pinned_torch("requirements.lock"), pinned_torch("requirements-latest.lock")
     spec = torch_specifier()
     assert set(re.findall(r"\b\d+\.\d+\.\d+\b", text)) == {pinned, latest}
     assert pinned in spec and latest in spec

@@ -114,13 +114,16 @@ def test_pages_deploy_only_from_main_with_the_right_permissions():
     assert failure and failure[0]["uses"].startswith("actions/upload-artifact")
 
 
-def _pinned_torch(lock: str) -> str:
-    return re.search(r"^torch==(\S+)$", (ROOT / lock).read_text(encoding="utf-8"), flags=re.M).group(1)
+def pinned_torch(lock: str) -> str:
+    """The torch version a lock file pins (test_run_page.py uses it too)."""
+    m = re.search(r"^torch==(\S+)$", (ROOT / lock).read_text(encoding="utf-8"), flags=re.M)
+    assert m, f"{lock} pins no torch"
+    return m.group(1)
 
 
 def test_torch_versions_declared_are_the_ones_tested():
     """README, verification pages and pyproject say exactly what the two lock files pin."""
-    old, new = _pinned_torch("requirements.lock"), _pinned_torch("requirements-latest.lock")
+    old, new = pinned_torch("requirements.lock"), pinned_torch("requirements-latest.lock")
     assert tuple(map(int, old.split("."))) < tuple(map(int, new.split(".")))
     en = f"Outputs recorded with torch {old}; package and notebooks checked on {old} and {new}."
     zh = f"书中输出用 torch {old} 记录；参考实现包和全部笔记本在 {old} 与 {new} 上都检查过。"

@@ -338,8 +338,7 @@ def chapter_counts(app: Sphinx, config) -> None:
     editions, so the page never promises a chapter that does not exist."""
     from reflosses import CATALOG
 
-    book = BOOK
-    written = [e for e in CATALOG if all((book / lang / f"{e.chapter}.ipynb").is_file() for lang in ("en", "zh"))]
+    written = [e for e in CATALOG if all((BOOK / lang / f"{e.chapter}.ipynb").is_file() for lang in LANGS)]
     subs = dict(config.myst_substitutions or {})
     subs.update({
         "chapters_written": str(len(written)),

@@ -47,14 +47,6 @@ def _inline(css_path: Path, static: Path) -> str:
     return URL.sub(rewrite, text)
 
 
-def used_icon_names(outdir: Path) -> set[str]:
-    """Every ``fa-*`` class in the pages and the theme's scripts."""
-    names = set()
-    for f in list(outdir.rglob("*.html")) + list((outdir / "_static" / "scripts").glob("*.js")):
-        names |= set(re.findall(r"\bfa-[a-z0-9-]+", f.read_text(encoding="utf-8", errors="replace")))
-    return names
-
-
 def slim_font_awesome(css: str, used: set[str], fonts: Path) -> str:
     """Drop the icon rules nobody uses; embed the fonts cut down to the glyphs still named."""
     import logging
@@ -77,13 +69,12 @@ def slim_font_awesome(css: str, used: set[str], fonts: Path) -> str:
     def embed(m: re.Match) -> str:
         font = TTFont(fonts / f"{m.group(1)}.ttf")  # the .woff2 twin needs brotli to read
         options = subset.Options()
-        options.flavor = "woff"  # woff2 needs brotli, which is not installed; woff uses zlib
         options.layout_features = []
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=codepoints)
         subsetter.subset(font)
         buf = io.BytesIO()
-        font.flavor = "woff"
+        font.flavor = "woff"  # woff2 needs brotli, which is not installed; woff uses zlib
         font.save(buf)
         data = base64.b64encode(buf.getvalue()).decode()
         face = m.group(0)
@@ -106,8 +97,8 @@ def write_bundle(outdir: Path, css_files: list[str], per_page: list[str] = ()) -
             raise FileNotFoundError(f"{path}: a stylesheet the pages link is missing from the build")
         parts.append(f"/* {name} */\n" + _inline(path, static))
     css = "\n".join(parts)
-    css = slim_font_awesome(css, used_icon_names(outdir), static / "vendor" / "fontawesome" / "webfonts")
-    tokens = css_tokens(outdir)
+    tokens = css_tokens(outdir)  # the fa-* icon classes among them name the icons the pages use
+    css = slim_font_awesome(css, {t for t in tokens if t.startswith("fa-")}, static / "vendor" / "fontawesome" / "webfonts")
     css = purge(css, tokens)
     css = embed_small_fonts(css, static)
     for name in per_page:  # linked by some pages only: slimmed in place
